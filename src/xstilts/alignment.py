@@ -1,0 +1,59 @@
+"""Alignment measures on parallel sentence embeddings (rows of X and Y are translations).
+
+* ``retrieval``: accuracy@1, mean of both directions (cosine);
+* ``retrieval_centered``: the same after subtracting each language's mean vector (language neutrality,
+  Libovický et al. 2020);
+* ``cka``: linear CKA (Kornblith et al. 2019) between the two representation matrices;
+* ``cosine_gap``: mean cosine of translation pairs minus mean cosine of non-translation pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from xstilts.retrieval import l2_normalize, tatoeba_scores
+
+MEASURES = ("retrieval", "retrieval_centered", "cka", "cosine_gap")
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA = ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) with column-centred X, Y (float64)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    x = x - x.mean(0)
+    y = y - y.mean(0)
+    num = np.linalg.norm(y.T @ x, "fro") ** 2
+    den = np.linalg.norm(x.T @ x, "fro") * np.linalg.norm(y.T @ y, "fro")
+    return float(num / den) if den > 0 else 0.0
+
+
+def cosine_gap(x: np.ndarray, y: np.ndarray) -> float:
+    """mean_i cos(x_i, y_i) - mean_{i != j} cos(x_i, y_j)."""
+    xn, yn = l2_normalize(x).astype(np.float64), l2_normalize(y).astype(np.float64)
+    n = len(xn)
+    diag = float(np.einsum("ij,ij->i", xn, yn).mean())
+    total = float(xn.sum(0) @ yn.sum(0))
+    off = (total - diag * n) / (n * (n - 1)) if n > 1 else 0.0
+    return diag - off
+
+
+def measures_for_layer(x: np.ndarray, y: np.ndarray, use_gpu: bool | None = None) -> dict[str, float]:
+    plain = tatoeba_scores(x, y, use_gpu)
+    centred = tatoeba_scores(x - x.mean(0), y - y.mean(0), use_gpu)
+    return {
+        "retrieval": plain["acc_mean"],
+        "retrieval_centered": centred["acc_mean"],
+        "cka": linear_cka(x, y),
+        "cosine_gap": cosine_gap(x, y),
+    }
+
+
+def alignment_table(src: np.ndarray, en: np.ndarray, layers: list[int], language: str, condition: str,
+                    use_gpu: bool | None = None) -> pd.DataFrame:
+    """Tidy table (language, condition, layer, measure, value) over every stored layer."""
+    rows = []
+    for li, layer in enumerate(layers):
+        for measure, value in measures_for_layer(src[li], en[li], use_gpu).items():
+            rows.append({"language": language, "condition": condition, "layer": int(layer), "measure": measure, "value": value})
+    return pd.DataFrame(rows)

@@ -1,0 +1,134 @@
+"""Configuration: schema validation with defaults, and the semantic checks a schema cannot express.
+
+Errors name the offending key (``retrieval.bucc.k``) or language and are raised before any job starts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from jsonschema import Draft202012Validator, validators
+
+RESERVED_CONDITIONS = ("base", "multitask")
+SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _with_defaults(cls):
+    validate_props = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if "default" in sub and prop not in instance:
+                    instance[prop] = _copy(sub["default"])
+        yield from validate_props(validator, properties, instance, schema)
+
+    return validators.extend(cls, {"properties": set_defaults})
+
+
+def _copy(v):
+    import copy
+
+    return copy.deepcopy(v)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def validate_config(config: dict, schema_path: str | Path) -> dict:
+    """Fill defaults and validate in place; raise ConfigError listing every problem with its key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = _with_defaults(Draft202012Validator)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for e in errors:
+            msg = e.message
+            if e.validator == "additionalProperties":
+                msg = f"unknown key(s): {msg.split('(')[-1].rstrip(')')}"
+            lines.append(f"config key '{_key(e.absolute_path)}': {msg}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    return config
+
+
+def conditions(config: dict) -> list[str]:
+    """base, every intermediate task, and multitask when enabled."""
+    out = ["base", *config["intermediate_tasks"]]
+    if config["multitask"]["enabled"]:
+        out.append("multitask")
+    return out
+
+
+def multitask_tasks(config: dict) -> list[str]:
+    return list(config["multitask"]["tasks"]) or list(config["intermediate_tasks"])
+
+
+def known_languages(config: dict) -> set[str]:
+    """Codes the run knows: the synthetic languages (+ pivot), or the rows of the language table."""
+    if config["source"] == "synthetic":
+        return {l["code"] for l in config["synthetic"]["languages"]} | {config["pivot"]}
+    table = Path(config["language_table"])
+    if not table.exists():
+        raise ConfigError(f"config key 'language_table': file {table} not found")
+    return set(pd.read_csv(table, keep_default_na=False)["iso639_1"])
+
+
+def check_semantics(config: dict) -> None:
+    """Checks across keys: language codes, task references, reserved names, sizes."""
+    problems = []
+    known = known_languages(config)
+
+    def check_langs(key: str, langs):
+        for l in langs:
+            if l not in known:
+                problems.append(f"config key '{key}': unknown language '{l}' (not in {'synthetic.languages' if config['source'] == 'synthetic' else config['language_table']})")
+
+    check_langs("languages", config["languages"])
+    check_langs("retrieval.tatoeba.languages", config["retrieval"]["tatoeba"]["languages"])
+    check_langs("retrieval.bucc.languages", config["retrieval"]["bucc"]["languages"])
+    for t, spec in config["targets"].items():
+        check_langs(f"targets.{t}.languages", spec["languages"])
+        if spec["train_on"] is not None and spec["train_on"] not in config["intermediate_tasks"]:
+            problems.append(f"config key 'targets.{t}.train_on': '{spec['train_on']}' is not an intermediate task")
+    for name in config["intermediate_tasks"]:
+        if name in RESERVED_CONDITIONS:
+            problems.append(f"config key 'intermediate_tasks.{name}': '{name}' is a reserved condition name")
+    for t in config["multitask"]["tasks"]:
+        if t not in config["intermediate_tasks"]:
+            problems.append(f"config key 'multitask.tasks': '{t}' is not an intermediate task")
+    for group in ("intermediate_tasks", "targets"):
+        for t, spec in config[group].items():
+            if spec["type"] in ("pair_classification", "tagging") and not spec["labels"]:
+                problems.append(f"config key '{group}.{t}.labels': a {spec['type']} task needs its label list")
+    missing_in_tatoeba = sorted(set(config["languages"]) - set(config["retrieval"]["tatoeba"]["languages"]))
+    if missing_in_tatoeba:
+        problems.append(f"config key 'languages': {missing_in_tatoeba} have no Tatoeba data (retrieval.tatoeba.languages), so no alignment outcome")
+    if config["source"] == "synthetic":
+        codes = [l["code"] for l in config["synthetic"]["languages"]]
+        if len(codes) != len(set(codes)):
+            problems.append("config key 'synthetic.languages': duplicate language codes")
+        if len(codes) < 2:
+            problems.append("config key 'synthetic.languages': at least two synthetic languages are needed")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def require_pinned(revision: str, key: str) -> str:
+    """A hub artefact must be pinned to a commit SHA before anything is downloaded."""
+    if not SHA.match(revision or ""):
+        raise ConfigError(f"config key '{key}': revision {revision!r} is not a 40-hex commit SHA; pin the hub artefact before downloading")
+    return revision
+
+
+def load_and_check(config: dict, schema_path: str | Path) -> dict:
+    validate_config(config, schema_path)
+    check_semantics(config)
+    return config

@@ -1,0 +1,76 @@
+"""Device selection for GPU jobs.
+
+Locally Snakemake does not set ``CUDA_VISIBLE_DEVICES``: with ``--resources gpu=4`` four GPU jobs run at once and
+would all land on GPU 0.  Each job therefore claims a free device itself with an exclusive lock file per device and
+sets ``CUDA_VISIBLE_DEVICES`` before CUDA is initialised.  Under SLURM (or whenever the variable is already set) the
+allocation is respected as it is.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+_HELD: list = []  # keep lock files open for the life of the process
+
+
+def count_gpus() -> int:
+    """Number of NVIDIA GPUs on this node, without initialising CUDA in this process."""
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
+
+
+def claim_gpu(lock_dir: str | os.PathLike | None = None, timeout_s: float = 24 * 3600, poll_s: float = 5.0,
+              n_gpus: int | None = None) -> str | None:
+    """Claim one GPU for this process and return its id (as set in CUDA_VISIBLE_DEVICES), or None on a CPU node."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "").strip():
+        return os.environ["CUDA_VISIBLE_DEVICES"]
+    n = count_gpus() if n_gpus is None else n_gpus
+    if n == 0:
+        return None
+    lock_dir = Path(lock_dir or os.environ.get("XSTILTS_GPU_LOCK_DIR", tempfile.gettempdir()))
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for i in range(n):
+            fh = open(lock_dir / f"xstilts-gpu-{i}.lock", "w")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                continue
+            fh.write(str(os.getpid()))
+            fh.flush()
+            _HELD.append(fh)
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(i)
+            return str(i)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no free GPU among {n} after {timeout_s:.0f} s (locks in {lock_dir})")
+        time.sleep(poll_s)
+
+
+def torch_device():
+    import torch
+
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def setup_job(threads: int = 1, seed: int | None = None, gpu: bool = True) -> "torch.device":
+    """Claim a GPU (when asked and present), pin CPU threads, seed everything; return the torch device."""
+    if gpu:
+        claim_gpu()
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+    if seed is not None:
+        from transformers import set_seed
+
+        set_seed(int(seed))
+    return torch_device()

@@ -1,0 +1,109 @@
+"""Sentence embeddings for every configured layer from one forward pass per sentence set.
+
+* The model is loaded once per job; a job embeds many sentence sets (all languages of one condition).
+* Sentences are sorted by length and cut into token-budget batches with dynamic padding (no padding to the
+  maximum length), run under ``torch.inference_mode`` with bf16/fp16 autocast on GPU.
+* Pooling: ``mean`` over the attention mask including ``<s>``/``</s>`` (XTREME/jiant), ``mean_skip_special``,
+  or ``cls``.  Layer indices follow ``hidden_states``: 0 is the embedding layer, *i* the output of block *i*.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from xstilts.io import atomic_save_npz
+
+POOLINGS = ("mean", "mean_skip_special", "cls")
+
+
+@dataclass
+class Embedder:
+    model_dir: str
+    device: torch.device
+    max_length: int = 512
+    batch_tokens: int = 16384
+    autocast_dtype: str = "bfloat16"  # used on CUDA only
+
+    def __post_init__(self):
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        self.model = AutoModel.from_pretrained(self.model_dir, add_pooling_layer=False).to(self.device).eval()
+        self.n_layers = self.model.config.num_hidden_layers
+        self.tokens_seen = 0
+
+    def resolve_layers(self, layers) -> list[int]:
+        """``"all"`` or a list of ints (negative counts from the top) -> sorted hidden_states indices."""
+        if layers == "all":
+            return list(range(self.n_layers + 1))
+        out = sorted({l if l >= 0 else self.n_layers + 1 + l for l in layers})
+        bad = [l for l in out if not 0 <= l <= self.n_layers]
+        if bad:
+            raise ValueError(f"retrieval layers {bad} out of range: the model has hidden_states 0..{self.n_layers}")
+        return out
+
+    @torch.inference_mode()
+    def embed(self, texts: list[str], layers: list[int], pooling: str = "mean") -> np.ndarray:
+        """Return float32 array (len(layers), len(texts), hidden) of pooled sentence vectors."""
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling {pooling!r} not in {POOLINGS}")
+        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, add_special_tokens=True)
+        ids = enc["input_ids"]
+        special = set(self.tokenizer.all_special_ids)
+        d = self.model.config.hidden_size
+        out = np.zeros((len(layers), len(texts), d), dtype=np.float32)
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        use_amp = self.device.type == "cuda"
+        dtype = getattr(torch, self.autocast_dtype)
+        pad = self.tokenizer.pad_token_id
+        start = 0
+        while start < len(order):
+            # grow the batch while (rows x longest row) stays within the token budget; lengths are sorted
+            end = start + 1
+            while end < len(order) and (end + 1 - start) * len(ids[order[end]]) <= self.batch_tokens:
+                end += 1
+            idx = order[start:end]
+            width = len(ids[idx[-1]])
+            batch = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for r, i in enumerate(idx):
+                batch[r, : len(ids[i])] = torch.tensor(ids[i])
+                mask[r, : len(ids[i])] = 1
+            pool_mask = mask.clone()
+            if pooling == "mean_skip_special":
+                pool_mask &= ~torch.isin(batch, torch.tensor(sorted(special)))
+            batch, mask, pool_mask = batch.to(self.device), mask.to(self.device), pool_mask.to(self.device)
+            with torch.autocast(self.device.type, dtype=dtype, enabled=use_amp):
+                hs = self.model(input_ids=batch, attention_mask=mask, output_hidden_states=True).hidden_states
+            for li, layer in enumerate(layers):
+                h = hs[layer].float()
+                if pooling == "cls":
+                    v = h[:, 0]
+                else:
+                    m = pool_mask.unsqueeze(-1).float()
+                    v = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+                out[li, idx] = v.cpu().numpy()
+            self.tokens_seen += int(mask.sum())
+            start = end
+        return out
+
+
+def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_paths: dict[str, str], layers, pooling: str,
+               meta: dict, store_dtype: str = "float32") -> dict:
+    """Embed each named set (e.g. a language) of named sides (e.g. src/tgt) and save one .npz per set."""
+    layer_idx = embedder.resolve_layers(layers)
+    t0 = time.perf_counter()
+    for key, sides in sets.items():
+        arrays = {side: embedder.embed(texts, layer_idx, pooling).astype(store_dtype) for side, texts in sides.items()}
+        atomic_save_npz(out_paths[key], layers=np.array(layer_idx), meta=np.array(repr({**meta, "pooling": pooling})), **arrays)
+    dt = time.perf_counter() - t0
+    return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx}
+
+
+def load_embeddings(path: str) -> tuple[dict[str, np.ndarray], list[int], str]:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k].astype(np.float32) for k in z.files if k not in ("layers", "meta")}
+        return arrays, z["layers"].tolist(), str(z["meta"])

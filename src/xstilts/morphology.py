@@ -1,0 +1,251 @@
+"""Per-language morphological complexity: corpus measures, WALS typology and a PC1 composite.
+
+Corpus measures are computed on a multi-parallel corpus on **equal-size token samples** (``sample_tokens``
+tokens, ``repeats`` times; mean and SD), so that no measure depends on how much text a language has:
+
+* ``ttr`` -- types / tokens;  ``mattr`` -- moving-average TTR, window ``mattr_window``;
+* ``entropy`` -- unigram word entropy (bits), Chao-Shen coverage-adjusted estimator (bias-corrected);
+  ``entropy_plugin`` is the plug-in value, kept for comparison;
+* ``ws_info`` -- word-structure information: compression ratio (zlib) of the sample after every word type is
+  replaced by a random string of the same length, minus the ratio of the original (Koplenig et al. 2017);
+* ``word_length`` -- characters per word;
+* ``fertility`` -- subword tokens per word; ``continued`` -- share of words split into >= 2 pieces (Rust et al.
+  2021);  ``token_ratio_en`` -- subword tokens of the whole corpus relative to the English side.
+
+Languages written without spaces (config ``morphology.unsegmented``) get no word-based measures; the output says so.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+WORD_MEASURES = ("ttr", "mattr", "entropy", "entropy_plugin", "ws_info", "word_length", "fertility", "continued")
+COMPOSITE_MEASURES = ("ttr", "mattr", "entropy", "ws_info", "word_length", "fertility", "continued", "token_ratio_en")
+
+_NUM = re.compile(r"^\d+([.,]\d+)*$")
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-cased whitespace words without punctuation-only tokens and numerals (as the reference code)."""
+    out = []
+    for w in text.lower().split():
+        w = "".join(ch for ch in w if not unicodedata.category(ch).startswith("P"))
+        if w and not _NUM.match(w):
+            out.append(w)
+    return out
+
+
+def sample_tokens(sentences: list[str], n_tokens: int, seed: int) -> list[str]:
+    """Shuffle sentence order (seeded), concatenate their words, keep the first ``n_tokens`` (running text)."""
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    out: list[str] = []
+    for i in order:
+        out += words_of(sentences[i])
+        if len(out) >= n_tokens:
+            break
+    if len(out) < n_tokens:
+        raise ValueError(f"corpus has only {len(out)} word tokens, fewer than the sample size {n_tokens}")
+    return out[:n_tokens]
+
+
+def ttr(tokens: list[str]) -> float:
+    return len(set(tokens)) / len(tokens)
+
+
+def mattr(tokens: list[str], window: int) -> float:
+    """Moving-average TTR over every window of ``window`` tokens (Covington & McFall 2010), O(N)."""
+    if len(tokens) <= window:
+        return ttr(tokens)
+    counts = Counter(tokens[:window])
+    total = len(counts)
+    for i in range(window, len(tokens)):
+        out_w, in_w = tokens[i - window], tokens[i]
+        counts[out_w] -= 1
+        if counts[out_w] == 0:
+            del counts[out_w]
+        counts[in_w] += 1
+        total += len(counts)
+    return total / ((len(tokens) - window + 1) * window)
+
+
+def entropy_plugin(tokens: list[str]) -> float:
+    c = np.array(list(Counter(tokens).values()), dtype=float)
+    p = c / c.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def entropy_chao_shen(tokens: list[str]) -> float:
+    """Chao & Shen (2003) coverage-adjusted Horvitz-Thompson entropy estimator, in bits."""
+    c = np.array(list(Counter(tokens).values()), dtype=float)
+    n = c.sum()
+    f1 = float((c == 1).sum())
+    if f1 == n:
+        f1 = n - 1
+    coverage = 1 - f1 / n
+    pa = coverage * c / n
+    return float(-(pa * np.log2(pa) / (1 - (1 - pa) ** n)).sum())
+
+
+def ws_info(tokens: list[str], seed: int) -> float:
+    """zlib ratio of the text with word-internal structure destroyed minus the ratio of the original text."""
+    text = " ".join(tokens)
+    alphabet = sorted(set("".join(tokens)))
+    rng = random.Random(seed)
+    mapping = {}
+    for t in sorted(set(tokens)):
+        mapping[t] = "".join(rng.choice(alphabet) for _ in t)
+    masked = " ".join(mapping[t] for t in tokens)
+
+    def ratio(s: str) -> float:
+        b = s.encode("utf-8")
+        return len(zlib.compress(b, 9)) / len(b)
+
+    return ratio(masked) - ratio(text)
+
+
+def subword_stats(words: list[str], tokenize) -> tuple[float, float]:
+    """(fertility, share of continued words) for a list of words and a word -> pieces function."""
+    pieces = [len(tokenize(w)) for w in words]
+    return float(np.mean(pieces)), float(np.mean([p >= 2 for p in pieces]))
+
+
+def corpus_measures(sentences: list[str], english: list[str], tokenize, sample_size: int, repeats: int, window: int,
+                    seed: int, segmented: bool = True) -> dict:
+    """All corpus measures for one language (mean and SD over ``repeats`` equal-size samples)."""
+    n_tok_lang = sum(len(tokenize(s)) for s in sentences)
+    n_tok_en = sum(len(tokenize(s)) for s in english)
+    out: dict = {"token_ratio_en": n_tok_lang / max(1, n_tok_en), "word_measures": "computed" if segmented else "excluded (no word spaces)",
+                 "sample_size": sample_size, "repeats": repeats, "mattr_window": window}
+    if not segmented:
+        for m in WORD_MEASURES:
+            out[m] = out[f"{m}_sd"] = float("nan")
+        return out
+    per: dict[str, list[float]] = {m: [] for m in WORD_MEASURES}
+    cache: dict[str, int] = {}
+
+    def n_pieces(w: str) -> list:
+        if w not in cache:
+            cache[w] = len(tokenize(w))
+        return [None] * cache[w]
+
+    for r in range(repeats):
+        toks = sample_tokens(sentences, sample_size, seed + r)
+        per["ttr"].append(ttr(toks))
+        per["mattr"].append(mattr(toks, window))
+        per["entropy"].append(entropy_chao_shen(toks))
+        per["entropy_plugin"].append(entropy_plugin(toks))
+        per["ws_info"].append(ws_info(toks, seed + r))
+        per["word_length"].append(float(np.mean([len(t) for t in toks])))
+        f, c = subword_stats(toks, n_pieces)
+        per["fertility"].append(f)
+        per["continued"].append(c)
+    for m, vals in per.items():
+        out[m] = float(np.mean(vals))
+        out[f"{m}_sd"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+    return out
+
+
+def hf_word_tokenizer(tokenizer):
+    """word/sentence -> subword pieces, without special tokens (any Hugging Face tokenizer)."""
+
+    def tokenize(text: str) -> list:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    return tokenize
+
+
+# --------------------------------------------------------------------------------------------------------------
+# composite
+# --------------------------------------------------------------------------------------------------------------
+
+
+def pc1_composite(table: pd.DataFrame, measures=COMPOSITE_MEASURES, orient: str = "ttr") -> tuple[pd.Series, dict]:
+    """PC1 of the standardised measures over languages with all of them; oriented to correlate positively with
+    ``orient``.  Returns (score per language, info with loadings and explained variance)."""
+    cols = [m for m in measures if m in table and table[m].notna().any()]
+    sub = table[cols].dropna()
+    z = (sub - sub.mean()) / sub.std(ddof=1).replace(0, np.nan)
+    z = z.dropna(axis=1)
+    u, s, vt = np.linalg.svd(z.to_numpy(), full_matrices=False)
+    load = vt[0]
+    score = z.to_numpy() @ load
+    if orient in z and np.corrcoef(score, z[orient])[0, 1] < 0:
+        load, score = -load, -score
+    explained = float(s[0] ** 2 / (s**2).sum())
+    pc1 = pd.Series(np.nan, index=table.index, name="composite")
+    pc1.loc[sub.index] = score
+    return pc1, {"measures": list(z.columns), "loadings": dict(zip(z.columns, load.tolist())), "explained_variance": explained,
+                 "n_languages": int(len(sub))}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# WALS (CLDF)
+# --------------------------------------------------------------------------------------------------------------
+
+# macrolanguage / individual-language codes: XTREME uses the macrolanguage code, WALS the individual language
+MACRO_TO_INDIVIDUAL = {"ara": ["arb"], "est": ["ekk"], "zho": ["cmn"], "fas": ["pes"], "msa": ["zsm"], "swa": ["swh"]}
+
+
+def read_cldf(cldf_dir: str | Path) -> dict[str, pd.DataFrame]:
+    d = Path(cldf_dir)
+    need = ("values.csv", "languages.csv")
+    missing = [n for n in need if not (d / n).exists()]
+    if missing:
+        raise FileNotFoundError(f"WALS CLDF directory {d} lacks {missing}")
+    return {n[:-4]: pd.read_csv(d / n, dtype=str, keep_default_na=False) for n in ("values.csv", "languages.csv")}
+
+
+def wals_crosswalk(iso3: list[str], cldf: dict[str, pd.DataFrame], preferred: dict[str, str] | None = None) -> dict[str, str | None]:
+    """ISO 639-3 (XTREME) -> WALS language ID.
+
+    * a preferred WALS code (the committed language table) wins when it exists in the release;
+    * otherwise match ``ISO639P3code`` or any of the space-separated ``ISO_codes`` (ISO639P3code is empty when a
+      WALS language has several ISO codes), also through macrolanguage -> individual codes (ara -> arb, est -> ekk);
+    * several doculects sharing a code (deu: ger + dialects): take the one with the most datapoints.
+    """
+    langs, values = cldf["languages"], cldf["values"]
+    counts = values.groupby("Language_ID").size()
+    ids = set(langs["ID"])
+    out: dict[str, str | None] = {}
+    for code in iso3:
+        pref = (preferred or {}).get(code)
+        if pref and pref in ids:
+            out[code] = pref
+            continue
+        wanted = {code, *MACRO_TO_INDIVIDUAL.get(code, [])}
+        iso_sets = langs["ISO_codes"].fillna("").str.split() if "ISO_codes" in langs else [[]] * len(langs)
+        mask = langs["ISO639P3code"].isin(wanted) | [bool(wanted & set(s)) for s in iso_sets]
+        cands = langs.loc[mask, "ID"].tolist()
+        out[code] = max(cands, key=lambda i: (counts.get(i, 0), i)) if cands else None
+    return out
+
+
+def wals_features(iso3: list[str], cldf: dict[str, pd.DataFrame], features: list[str], preferred: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per language: the WALS ID used and each feature's value code (NaN when not coded)."""
+    xw = wals_crosswalk(iso3, cldf, preferred)
+    v = cldf["values"]
+    v = v[v["Parameter_ID"].isin(features)]
+    lookup = {(r.Language_ID, r.Parameter_ID): r.Value for r in v.itertuples()}
+    rows = []
+    for code in iso3:
+        wid = xw[code]
+        row = {"iso639_3": code, "wals_id": wid}
+        for f in features:
+            val = lookup.get((wid, f)) if wid else None
+            row[f"wals_{f}"] = float(val) if val not in (None, "") else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def coverage(df: pd.DataFrame, features: list[str]) -> dict[str, int]:
+    return {f: int(df[f"wals_{f}"].notna().sum()) for f in features}

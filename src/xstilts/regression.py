@@ -1,0 +1,280 @@
+"""Does morphological complexity predict the change in alignment after English intermediate training?
+
+Outcome: Δ = alignment(condition) − alignment(base) per language × condition (× layer).  Language-level predictors
+(morphology, resource size, script, fertility) vary only across languages, so the conditions are repeated measures:
+the confirmatory analyses are language-level, and the cell-level model has a language random intercept.
+
+Ladder (each returns tidy rows with estimate, CI, p):
+
+* ``spearman``       Spearman ρ(morph, Δ) with a percentile bootstrap CI over languages;
+* ``ols_hc3``        Δ ~ morph + controls, HC3 standard errors;
+* ``freedman_lane``  permutation p for the morph slope with covariates (permute reduced-model residuals);
+* ``cluster_boot``   cell-level OLS with condition fixed effects, CI from resampling whole languages;
+* ``mixed``          cell-level mixed model: language, family and task variance components;
+* Holm and BH across secondary measures; the low-resource subset; VIFs; minimum detectable effect.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+# --------------------------------------------------------------------------------------------------------------
+# design helpers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def design(df: pd.DataFrame, x: str, controls: list[str]) -> np.ndarray:
+    cols = [np.ones(len(df)), df[x].to_numpy(float)] + [df[c].to_numpy(float) for c in controls]
+    return np.column_stack(cols)
+
+
+def _usable(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return df.dropna(subset=cols)
+
+
+def min_detectable_r(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest |r| detectable at two-sided alpha with the given power (Fisher z approximation)."""
+    if n <= 3:
+        return float("nan")
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(math.tanh(z / math.sqrt(n - 3)))
+
+
+def vifs(df: pd.DataFrame, cols: list[str]) -> dict[str, float]:
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    d = _usable(df, cols)
+    if len(d) <= len(cols) + 1:
+        return {c: float("nan") for c in cols}
+    X = np.column_stack([np.ones(len(d))] + [d[c].to_numpy(float) for c in cols])
+    return {c: float(variance_inflation_factor(X, i + 1)) for i, c in enumerate(cols)}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the ladder
+# --------------------------------------------------------------------------------------------------------------
+
+
+def spearman(df: pd.DataFrame, x: str, y: str, n_boot: int, seed: int, ci: float = 0.95) -> dict:
+    d = _usable(df, [x, y])
+    n = len(d)
+    if n < 4:
+        return {"model": "spearman", "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan, "n": n}
+    rho, p = stats.spearmanr(d[x], d[y])
+    rng = np.random.default_rng(seed)
+    xs, ys = d[x].to_numpy(), d[y].to_numpy()
+    boots = []
+    for _ in range(n_boot):
+        i = rng.integers(0, n, n)
+        if np.ptp(xs[i]) == 0 or np.ptp(ys[i]) == 0:
+            continue
+        boots.append(stats.spearmanr(xs[i], ys[i])[0])
+    lo, hi = np.nanpercentile(boots, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]) if boots else (np.nan, np.nan)
+    return {"model": "spearman", "estimate": float(rho), "ci_low": float(lo), "ci_high": float(hi), "p": float(p), "n": n}
+
+
+def ols_hc3(df: pd.DataFrame, x: str, y: str, controls: list[str], ci: float = 0.95) -> dict:
+    import statsmodels.api as sm
+
+    d = _usable(df, [x, y, *controls])
+    n, k = len(d), 2 + len(controls)
+    if n <= k + 1:
+        return {"model": "ols_hc3", "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan, "n": n,
+                "status": f"too few languages ({n}) for {k} parameters"}
+    fit = sm.OLS(d[y].to_numpy(float), design(d, x, controls)).fit(cov_type="HC3")
+    lo, hi = fit.conf_int(alpha=1 - ci)[1]
+    return {"model": "ols_hc3", "estimate": float(fit.params[1]), "se": float(fit.bse[1]), "ci_low": float(lo), "ci_high": float(hi),
+            "p": float(fit.pvalues[1]), "n": n, "r2": float(fit.rsquared), "status": "ok"}
+
+
+def _t_stats(X: np.ndarray, Y: np.ndarray, j: int) -> np.ndarray:
+    """OLS t statistic of column j for every column of Y at once (classical SE)."""
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    B = xtx_inv @ X.T @ Y
+    E = Y - X @ B
+    dof = X.shape[0] - X.shape[1]
+    s2 = (E**2).sum(0) / dof
+    return B[j] / np.sqrt(s2 * xtx_inv[j, j])
+
+
+def freedman_lane(df: pd.DataFrame, x: str, y: str, controls: list[str], n_perm: int, seed: int) -> dict:
+    """Permutation p-value of the morph slope with covariates (Freedman & Lane 1983), languages as the unit."""
+    d = _usable(df, [x, y, *controls])
+    n = len(d)
+    X = design(d, x, controls)
+    if n <= X.shape[1] + 1:
+        return {"model": "freedman_lane", "estimate": np.nan, "p": np.nan, "n": n, "status": "too few languages"}
+    yv = d[y].to_numpy(float)
+    Z = np.delete(X, 1, axis=1)
+    gamma = np.linalg.lstsq(Z, yv, rcond=None)[0]
+    fitted, resid = Z @ gamma, yv - Z @ gamma
+    rng = np.random.default_rng(seed)
+    perms = np.stack([rng.permutation(n) for _ in range(n_perm)], axis=1)
+    Ystar = fitted[:, None] + resid[perms]
+    t_obs = _t_stats(X, yv[:, None], 1)[0]
+    t_perm = _t_stats(X, Ystar, 1)
+    p = (1 + np.sum(np.abs(t_perm) >= abs(t_obs) - 1e-12)) / (1 + n_perm)
+    beta = np.linalg.lstsq(X, yv, rcond=None)[0][1]
+    return {"model": "freedman_lane", "estimate": float(beta), "t": float(t_obs), "p": float(p), "n": n, "n_perm": n_perm, "status": "ok"}
+
+
+def cluster_bootstrap(cells: pd.DataFrame, x: str, y: str, controls: list[str], n_boot: int, seed: int,
+                      cluster: str = "language", fe: str = "condition", ci: float = 0.95) -> dict:
+    """Cell-level OLS Δ ~ morph + controls + condition FE; percentile CI from resampling whole languages."""
+    d = _usable(cells, [x, y, *controls])
+    langs = d[cluster].unique()
+    if len(langs) <= 2 + len(controls) + 1:
+        return {"model": "cluster_boot", "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": len(langs), "status": "too few languages"}
+    fe_d = pd.get_dummies(d[fe], drop_first=True, dtype=float).to_numpy()
+
+    def fit(rows: np.ndarray) -> float:
+        X = np.column_stack([design(d.iloc[rows], x, controls), fe_d[rows]])
+        return float(np.linalg.lstsq(X, d[y].to_numpy(float)[rows], rcond=None)[0][1])
+
+    groups = {g: np.flatnonzero(d[cluster].to_numpy() == g) for g in langs}
+    est = fit(np.arange(len(d)))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        pick = rng.choice(langs, len(langs), replace=True)
+        rows = np.concatenate([groups[g] for g in pick])
+        if np.ptp(d[x].to_numpy(float)[rows]) == 0:
+            continue
+        boots.append(fit(rows))
+    lo, hi = np.percentile(boots, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100])
+    return {"model": "cluster_boot", "estimate": est, "ci_low": float(lo), "ci_high": float(hi), "n": int(len(langs)),
+            "n_boot": len(boots), "status": "ok"}
+
+
+def mixed_model(cells: pd.DataFrame, x: str, y: str, controls: list[str]) -> dict:
+    """Δ ~ morph + controls with variance components for language, family and task (one group: crossed effects)."""
+    import statsmodels.formula.api as smf
+
+    d = _usable(cells, [x, y, *controls]).copy()
+    d["_one"] = 1
+    formula = f"{y} ~ {' + '.join([x, *controls])}"
+    vc = {"language": "0 + C(language)"}
+    if d["family"].nunique() > 1:
+        vc["family"] = "0 + C(family)"
+    if d["condition"].nunique() > 1:
+        vc["task"] = "0 + C(condition)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = smf.mixedlm(formula, d, groups="_one", re_formula="0", vc_formula=vc).fit(reml=True, method="lbfgs")
+        lo, hi = fit.conf_int().loc[x]
+        vcs = dict(zip(fit.model.exog_vc.names, np.atleast_1d(fit.vcomp).tolist()))
+        return {"model": "mixed", "estimate": float(fit.params[x]), "se": float(fit.bse[x]), "ci_low": float(lo), "ci_high": float(hi),
+                "p": float(fit.pvalues[x]), "n": int(d["language"].nunique()), "n_cells": len(d), "status": "ok" if fit.converged else "not converged",
+                "variance_components": vcs}
+    except Exception as e:  # noqa: BLE001 - a failed fit is reported, never fatal
+        return {"model": "mixed", "estimate": np.nan, "p": np.nan, "n": int(d["language"].nunique()), "status": f"failed: {e}"}
+
+
+def adjust(pvals: list[float], method: str) -> list[float]:
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(pvals, float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out.tolist()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the whole analysis
+# --------------------------------------------------------------------------------------------------------------
+
+
+def language_ladder(lang: pd.DataFrame, x: str, y: str, controls: list[str], settings: dict, seed: int) -> list[dict]:
+    n_boot, n_perm = settings["n_boot"], settings["n_perm"]
+    return [
+        spearman(lang, x, y, n_boot, seed),
+        ols_hc3(lang, x, y, controls),
+        freedman_lane(lang, x, y, controls, n_perm, seed),
+    ]
+
+
+def run_analysis(cells: pd.DataFrame, predictors: list[str], primary: str, controls: list[str], settings: dict, seed: int,
+                 low_resource: set[str]) -> dict[str, pd.DataFrame]:
+    """``cells``: one row per language × condition with ``delta`` and language-level columns.
+
+    Returns tables: ``per_condition`` (ladder per condition, primary predictor and outcome), ``pooled`` (mean Δ over
+    conditions, every predictor, language-level ladder + cell-level models, with Holm/BH over the secondary
+    predictors), ``low_resource`` (the same on the low-resource subset) and ``diagnostics`` (VIFs, n, MDE).
+    """
+    rows = []
+    for cond, sub in cells.groupby("condition", sort=True):
+        for r in language_ladder(sub, primary, "delta", controls, settings, seed):
+            rows.append({"condition": cond, "predictor": primary, **r})
+    per_condition = pd.DataFrame(rows)
+
+    def pooled_for(c: pd.DataFrame, subset: str) -> pd.DataFrame:
+        out = []
+        lang = c.groupby("language").agg({**{p: "first" for p in predictors + controls}, "family": "first", "delta": "mean"}).reset_index()
+        for p in predictors:
+            ctrl = [k for k in controls if k != p]
+            for r in language_ladder(lang, p, "delta", ctrl, settings, seed):
+                out.append({"subset": subset, "predictor": p, **r})
+            out.append({"subset": subset, "predictor": p, **cluster_bootstrap(c, p, "delta", ctrl, settings["n_boot"], seed)})
+            if p == primary or settings.get("mixed_all_predictors", False):
+                out.append({"subset": subset, "predictor": p, **mixed_model(c, p, "delta", ctrl)})
+        df = pd.DataFrame(out)
+        fl = df["model"] == "freedman_lane"
+        secondary = fl & (df["predictor"] != primary)
+        df["p_holm"] = np.nan
+        df["p_bh"] = np.nan
+        df.loc[secondary, "p_holm"] = adjust(df.loc[secondary, "p"].tolist(), "holm")
+        df.loc[secondary, "p_bh"] = adjust(df.loc[secondary, "p"].tolist(), "fdr_bh")
+        df.loc[fl & (df["predictor"] == primary), ["p_holm", "p_bh"]] = df.loc[fl & (df["predictor"] == primary), "p"].to_numpy()[:, None]
+        return df
+
+    pooled = pooled_for(cells, "all")
+    low = cells[cells["language"].isin(low_resource)]
+    low_df = pooled_for(low, "low_resource") if low["language"].nunique() >= 4 else pd.DataFrame(
+        [{"subset": "low_resource", "predictor": primary, "model": "none", "status": f"only {low['language'].nunique()} low-resource languages"}])
+    lang = cells.groupby("language").first().reset_index()
+    n = int(lang[primary].notna().sum())
+    diag = [{"diagnostic": "vif", "variable": k, "value": v} for k, v in vifs(lang, [primary, *controls]).items()]
+    diag += [{"diagnostic": "n_languages", "variable": primary, "value": n},
+             {"diagnostic": "min_detectable_r", "variable": primary, "value": min_detectable_r(n)},
+             {"diagnostic": "n_low_resource", "variable": primary, "value": int(low["language"].nunique())}]
+    return {"per_condition": per_condition, "pooled": pooled, "low_resource": low_df, "diagnostics": pd.DataFrame(diag)}
+
+
+def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, outcome: str, layer: int, pivot: str,
+                low_resource_gib: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Δ = outcome(condition) − outcome(base) per language × condition at the main layer (and per layer).
+
+    Adds language-level columns: morphology measures, log CC-100 GiB, script shared with the pivot, family, base
+    alignment and the low-resource flag.
+    """
+    a = align[align["measure"] == outcome]
+    layers = sorted(a["layer"].unique())
+    main = layer if layer >= 0 else layers[layer]
+    if main not in layers:
+        raise ValueError(f"config key 'retrieval.layer': layer {layer} was not stored (stored: {layers})")
+    wide = a.pivot_table(index=["language", "layer"], columns="condition", values="value")
+    if "base" not in wide:
+        raise ValueError("no base-condition alignment: the regression needs the base model's scores")
+    layer_delta = wide.drop(columns="base").sub(wide["base"], axis=0).stack().rename("delta").reset_index()
+    main_rows = wide.xs(main, level="layer")
+    cells = main_rows.drop(columns="base").sub(main_rows["base"], axis=0).stack().rename("delta").reset_index()
+    cells["base_alignment"] = cells["language"].map(main_rows["base"])
+    pivot_script = meta.loc[pivot, "script"] if pivot in meta.index else "Latn"
+    m = meta.reindex(cells["language"])
+    cells["log_gib"] = np.log(m["cc100_gib"].astype(float).to_numpy())
+    cells["cc100_gib"] = m["cc100_gib"].astype(float).to_numpy()
+    cells["shares_script"] = (m["script"] == pivot_script).astype(float).to_numpy()
+    cells["family"] = m["family"].fillna("unknown").to_numpy()
+    cells["low_resource"] = cells["cc100_gib"] < low_resource_gib
+    num = morph.select_dtypes("number")
+    cells = cells.join(num, on="language")
+    return cells, layer_delta

@@ -1,0 +1,264 @@
+# Python helpers only (no rules): config validation, path helpers, wildcard constraints and input functions.
+import json
+from pathlib import Path
+
+from xstilts.config import conditions, load_and_check, multitask_tasks
+
+load_and_check(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+SYNTHETIC = config["source"] == "synthetic"
+CONDITIONS = conditions(config)
+INTERMEDIATE = list(config["intermediate_tasks"])
+TARGETS = list(config["targets"])
+TATOEBA_LANGS = config["retrieval"]["tatoeba"]["languages"]
+BUCC_LANGS = config["retrieval"]["bucc"]["languages"]
+STUDY_LANGS = config["languages"]
+PIVOT = config["pivot"]
+ALL_LANGS = sorted(set(STUDY_LANGS) | set(TATOEBA_LANGS) | set(BUCC_LANGS) | {PIVOT}
+                   | {l for t in config["targets"].values() for l in t["languages"]})
+DATA = "results/data"
+
+
+def _alternatives(values):
+    return "|".join(sorted(values, key=len, reverse=True))
+
+
+wildcard_constraints:
+    condition=_alternatives(CONDITIONS),
+    task=_alternatives(INTERMEDIATE),
+    target=_alternatives(TARGETS),
+    lang=_alternatives(ALL_LANGS),
+    split="sample|training",
+
+
+# ---------------------------------------------------------------- data paths (same layout for both sources)
+def intermediate_split(task, split):
+    return f"{DATA}/intermediate/{task}/{split}.parquet"
+
+
+def target_train_task(target):
+    """Targets may train on an intermediate task's English data (XNLI on MNLI, XQuAD on SQuAD)."""
+    return config["targets"][target]["train_on"]
+
+
+def target_split(target, split):
+    src = target_train_task(target)
+    return intermediate_split(src, split) if src else f"{DATA}/target/{target}/{split}.parquet"
+
+
+def target_test(target, lang):
+    return f"{DATA}/target/{target}/test/{lang}.parquet"
+
+
+def synthetic_outputs():
+    """Every file the synthetic world writes (its rule's outputs)."""
+    out = {
+        "languages": f"{DATA}/languages.csv",
+        "parallel": f"{DATA}/parallel.parquet",
+    }
+    langs = [l["code"] for l in config["synthetic"]["languages"]] + [PIVOT]
+    out.update({f"mono_{l}": f"{DATA}/mono/{l}.parquet" for l in langs})
+    out.update({f"tatoeba_{l}": f"{DATA}/tatoeba/{l}.parquet" for l in TATOEBA_LANGS})
+    for l in BUCC_LANGS:
+        for s in ("sample", "training"):
+            out[f"bucc_{l}_{s}"] = f"{DATA}/bucc/{l}.{s}.parquet"
+            out[f"bucc_{l}_{s}_gold"] = f"{DATA}/bucc/{l}.{s}.gold.parquet"
+    for t in INTERMEDIATE:
+        for s in ("train", "validation"):
+            out[f"inter_{t}_{s}"] = intermediate_split(t, s)
+    for t in TARGETS:
+        if not target_train_task(t):
+            for s in ("train", "validation"):
+                out[f"target_{t}_{s}"] = target_split(t, s)
+        for l in config["targets"][t]["languages"]:
+            out[f"target_{t}_test_{l}"] = target_test(t, l)
+    for n in ("languages", "values", "parameters", "codes"):
+        out[f"wals_{n}"] = f"{DATA}/wals/{n}.csv"
+    return out
+
+
+def synthetic_world_params():
+    s = config["synthetic"]
+    tasks = lambda group: {n: {"type": t["type"], "train": t["synthetic_train"]} for n, t in config[group].items()
+                           if group == "intermediate_tasks" or not t["train_on"]}
+    return {
+        "seed": config["seed"],
+        "languages": s["languages"],
+        "english_mono": s["english_mono"],
+        "parallel_sentences": s["parallel_sentences"],
+        "tatoeba_pairs": s["tatoeba_pairs"],
+        "bucc_languages": BUCC_LANGS,
+        "bucc_gold": s["bucc_gold"],
+        "bucc_distractor_ratio": s["bucc_distractor_ratio"],
+        "intermediate": tasks("intermediate_tasks"),
+        "targets": tasks("targets"),
+        "target_test_size": s["target_test_size"],
+        "dev_size": s["dev_size"],
+    }
+
+
+def language_table():
+    return f"{DATA}/languages.csv" if SYNTHETIC else config["language_table"]
+
+
+def mono_corpus():
+    return [f"{DATA}/mono/{l['code']}.parquet" for l in config["synthetic"]["languages"]] + [f"{DATA}/mono/{PIVOT}.parquet"]
+
+
+# ---------------------------------------------------------------- models
+BASE_MODEL = "results/models/base"
+
+
+def model_dir(condition):
+    if condition == "base":
+        return BASE_MODEL
+    return f"results/intermediate/{condition}/model"
+
+
+def get_condition_model(wildcards):
+    return model_dir(wildcards.condition)
+
+
+def task_spec(group, name):
+    """The task's metadata plus defaults needed by the library (type, labels, lengths)."""
+    spec = dict(config[group][name])
+    spec.pop("hparams", None)
+    spec.pop("hub", None)
+    return spec
+
+
+def hparams(group, name):
+    return {**config["finetune_defaults"], **config[group][name]["hparams"]} if group != "multitask" else {
+        **config["finetune_defaults"], **config["multitask"]["hparams"]}
+
+
+def get_intermediate_data(wildcards):
+    return {s: intermediate_split(wildcards.task, s) for s in ("train", "validation")}
+
+
+def get_target_data(wildcards):
+    return {s: target_split(wildcards.target, s) for s in ("train", "validation")}
+
+
+def get_intermediate_spec(wildcards):
+    return task_spec("intermediate_tasks", wildcards.task)
+
+
+def get_intermediate_hparams(wildcards):
+    return hparams("intermediate_tasks", wildcards.task)
+
+
+def get_target_spec(wildcards):
+    return task_spec("targets", wildcards.target)
+
+
+def get_target_hparams(wildcards):
+    return hparams("targets", wildcards.target)
+
+
+def get_intermediate_hub(wildcards):
+    return config["intermediate_tasks"][wildcards.task]["hub"]
+
+
+def get_intermediate_hub_key(wildcards):
+    return f"intermediate_tasks.{wildcards.task}.hub"
+
+
+def get_target_hub(wildcards):
+    return config["targets"][wildcards.target]["hub"]
+
+
+def get_target_hub_key(wildcards):
+    return f"targets.{wildcards.target}.hub"
+
+
+def get_multitask_inputs(wildcards):
+    return {t: intermediate_split(t, "train") for t in multitask_tasks(config)}
+
+
+def get_multitask_valid(wildcards):
+    return {t: intermediate_split(t, "validation") for t in multitask_tasks(config)}
+
+
+def get_target_tests_for(target):
+    """Input function factory: the per-language test files of one target (named by language)."""
+
+    def get_target_tests(wildcards):
+        return {l: target_test(target, l) for l in config["targets"][target]["languages"]}
+
+    return get_target_tests
+
+
+def get_evaluation_meta(target):
+    return {"target": target, "model": config["model"]["name"], "revision": config["model"]["revision"]}
+
+
+def target_score_paths(target, condition):
+    return {l: f"results/scores/{target}/{condition}/{l}.json" for l in config["targets"][target]["languages"]}
+
+
+def tatoeba_embedding_paths(condition):
+    return {l: f"results/embeddings/tatoeba/{condition}/{l}.npz" for l in TATOEBA_LANGS}
+
+
+def bucc_embedding_paths(condition):
+    return {f"{l}.{s}": f"results/embeddings/bucc/{condition}/{l}.{s}.npz" for l in BUCC_LANGS for s in ("sample", "training")}
+
+
+def get_tatoeba_data(wildcards):
+    return {l: f"{DATA}/tatoeba/{l}.parquet" for l in TATOEBA_LANGS}
+
+
+def get_bucc_data(wildcards):
+    return {f"{l}.{s}": f"{DATA}/bucc/{l}.{s}.parquet" for l in BUCC_LANGS for s in ("sample", "training")}
+
+
+def get_morphology_corpus(wildcards):
+    """The multi-parallel corpus, or (fallback) the language's Tatoeba pairs."""
+    if config["morphology"]["corpus"] == "parallel":
+        return f"{DATA}/parallel.parquet"
+    return f"{DATA}/tatoeba/{wildcards.lang}.parquet"
+
+
+def get_bucc_split_inputs(wildcards):
+    c, l = wildcards.condition, wildcards.lang
+    out = {}
+    for s in ("sample", "training"):
+        out[f"emb_{s}"] = f"results/embeddings/bucc/{c}/{l}.{s}.npz"
+        out[f"data_{s}"] = f"{DATA}/bucc/{l}.{s}.parquet"
+        out[f"gold_{s}"] = f"{DATA}/bucc/{l}.{s}.gold.parquet"
+    return out
+
+
+def get_embedding_meta(wildcards):
+    return {"condition": wildcards.condition, "model": config["model"]["name"], "revision": config["model"]["revision"]}
+
+
+# ---------------------------------------------------------------- aggregation inputs
+def all_target_scores():
+    return [p for t in TARGETS for c in CONDITIONS for p in target_score_paths(t, c).values()]
+
+
+def all_tatoeba_scores():
+    return [f"results/retrieval/tatoeba/{c}/{l}.json" for c in CONDITIONS for l in TATOEBA_LANGS]
+
+
+def all_bucc_scores():
+    return [f"results/retrieval/bucc/{c}/{l}.json" for c in CONDITIONS for l in BUCC_LANGS]
+
+
+def all_alignment():
+    return [f"results/alignment/{c}/{l}.parquet" for c in CONDITIONS for l in TATOEBA_LANGS]
+
+
+def regression_outputs():
+    return {c: f"results/regression/{c}.csv" for c in CONDITIONS if c != "base"}
+
+
+def get_final_output():
+    return [
+        "results/summary.md",
+        "results/tables/target_scores.csv",
+        "results/figures/morphology_vs_delta.png",
+        *regression_outputs().values(),
+    ]

@@ -1,0 +1,99 @@
+# Stage 1: data. Both sources write the same canonical parquet layout under results/data/.
+
+if SYNTHETIC:
+
+    rule synthesize_world:
+        output:
+            **synthetic_outputs(),
+        log:
+            "logs/data/synthesize_world.log",
+        params:
+            world=synthetic_world_params(),
+        message:
+            "Generating the synthetic world (languages with known morphology, all task data)"
+        script:
+            "../scripts/data_synthesize.py"
+
+else:
+
+    rule download_intermediate:
+        output:
+            train=intermediate_split("{task}", "train"),
+            validation=intermediate_split("{task}", "validation"),
+        log:
+            "logs/data/download_intermediate/{task}.log",
+        params:
+            hub=get_intermediate_hub,
+            key=get_intermediate_hub_key,
+        message:
+            "Downloading intermediate task {wildcards.task}"
+        script:
+            "../scripts/data_download.py"
+
+    rule download_target:
+        output:
+            train=f"{DATA}/target/{{target}}/train.parquet",
+            validation=f"{DATA}/target/{{target}}/validation.parquet",
+            tests=directory(f"{DATA}/target/{{target}}/test"),
+        log:
+            "logs/data/download_target/{target}.log",
+        params:
+            hub=get_target_hub,
+            key=get_target_hub_key,
+        message:
+            "Downloading target task {wildcards.target}"
+        script:
+            "../scripts/data_download.py"
+
+    rule download_tatoeba:
+        output:
+            f"{DATA}/tatoeba/{{lang}}.parquet",
+        log:
+            "logs/data/download_tatoeba/{lang}.log",
+        params:
+            hub=config["retrieval"]["tatoeba"]["hub"],
+            key="retrieval.tatoeba.hub",
+        message:
+            "Downloading Tatoeba {wildcards.lang}"
+        script:
+            "../scripts/data_download.py"
+
+    rule download_bucc:
+        output:
+            sentences=f"{DATA}/bucc/{{lang}}.{{split}}.parquet",
+            gold=f"{DATA}/bucc/{{lang}}.{{split}}.gold.parquet",
+        log:
+            "logs/data/download_bucc/{lang}.{split}.log",
+        params:
+            hub=config["retrieval"]["bucc"]["hub"],
+            key="retrieval.bucc.hub",
+        message:
+            "Downloading BUCC 2018 {wildcards.lang} {wildcards.split}"
+        script:
+            "../scripts/data_download.py"
+
+    rule download_parallel:
+        output:
+            f"{DATA}/parallel.parquet",
+        log:
+            "logs/data/download_parallel.log",
+        params:
+            hub=config["morphology"]["flores"],
+            key="morphology.flores",
+        message:
+            "Downloading the multi-parallel corpus (FLORES+)"
+        script:
+            "../scripts/data_download.py"
+
+    rule download_wals:
+        output:
+            **{n: f"{DATA}/wals/{n}.csv" for n in ("languages", "values", "parameters", "codes")},
+        log:
+            "logs/data/download_wals.log",
+        params:
+            hub=config["morphology"]["wals"],
+            key="morphology.wals",
+        message:
+            "Downloading the WALS CLDF release"
+        script:
+            "../scripts/data_download.py"

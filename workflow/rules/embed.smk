@@ -1,0 +1,45 @@
+# Stage 5: sentence embeddings per condition (encoder loaded once per job; one file per language).
+
+
+rule embed_tatoeba:
+    input:
+        unpack(get_tatoeba_data),
+        model=get_condition_model,
+    output:
+        **tatoeba_embedding_paths("{condition}"),
+    log:
+        "logs/embed/tatoeba/{condition}.log",
+    benchmark:
+        "benchmarks/embed/tatoeba/{condition}.tsv"
+    params:
+        retrieval=config["retrieval"],
+        meta=get_embedding_meta,
+    threads: 1
+    resources:
+        gpu=1,
+    message:
+        "Embedding Tatoeba sentences with the {wildcards.condition} encoder"
+    script:
+        "../scripts/embed_tatoeba.py"
+
+
+rule embed_bucc:
+    input:
+        unpack(get_bucc_data),
+        model=get_condition_model,
+    output:
+        **{k: temp(v) for k, v in bucc_embedding_paths("{condition}").items()},
+    log:
+        "logs/embed/bucc/{condition}.log",
+    benchmark:
+        "benchmarks/embed/bucc/{condition}.tsv"
+    params:
+        retrieval=config["retrieval"],
+        meta=get_embedding_meta,
+    threads: 1
+    resources:
+        gpu=1,
+    message:
+        "Embedding BUCC sentences with the {wildcards.condition} encoder"
+    script:
+        "../scripts/embed_bucc.py"

@@ -1,0 +1,26 @@
+# Stage 4: zero-shot evaluation of each target model on every language of that target. The model is loaded once
+# per job; each language gets its own score file. One rule per target (its language list fixes the outputs).
+
+for _target in TARGETS:
+
+    rule:
+        name:
+            f"evaluate_{_target}"
+        input:
+            unpack(get_target_tests_for(_target)),
+            model=f"results/target/{_target}/{{condition}}/model",
+        output:
+            **target_score_paths(_target, "{condition}"),
+        log:
+            f"logs/evaluate/{_target}/{{condition}}.log",
+        params:
+            spec=task_spec("targets", _target),
+            meta=get_evaluation_meta(_target),
+            batch_size=64,
+        threads: 1
+        resources:
+            gpu=1,
+        message:
+            f"Zero-shot evaluation of {_target} ({{wildcards.condition}}) per language"
+        script:
+            "../scripts/evaluate_target.py"

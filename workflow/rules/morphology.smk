@@ -1,0 +1,39 @@
+# Stage 8: per-language morphological complexity, then the table with WALS values and the PC1 composite.
+
+
+rule morphology_measures:
+    input:
+        corpus=get_morphology_corpus,
+        tokenizer=BASE_MODEL,
+    output:
+        "results/morphology/{lang}.json",
+    log:
+        "logs/morphology/{lang}.log",
+    params:
+        settings=config["morphology"],
+        pivot=PIVOT,
+        seed=config["seed"],
+    message:
+        "Morphology measures for {wildcards.lang}"
+    script:
+        "../scripts/morphology_measures.py"
+
+
+rule morphology_table:
+    input:
+        measures=expand("results/morphology/{lang}.json", lang=STUDY_LANGS),
+        languages=language_table(),
+        wals_values=f"{DATA}/wals/values.csv",
+        wals_languages=f"{DATA}/wals/languages.csv",
+    output:
+        table="results/morphology/table.csv",
+        info="results/morphology/composite.json",
+    log:
+        "logs/morphology/table.log",
+    params:
+        settings=config["morphology"],
+        truth=config["regression"]["truth_column"],
+    message:
+        "Morphology table, WALS join and PC1 composite"
+    script:
+        "../scripts/morphology_table.py"

@@ -1,0 +1,55 @@
+# Stage 2: the base encoder. Synthetic: train a tokenizer and pretrain a tiny XLM-R; hub: the pinned public model.
+
+if SYNTHETIC:
+
+    rule train_tokenizer:
+        input:
+            corpus=mono_corpus(),
+        output:
+            directory("results/pretrain/tokenizer"),
+        log:
+            "logs/pretrain/train_tokenizer.log",
+        params:
+            vocab=config["synthetic"]["tokenizer_vocab"],
+        message:
+            "Training the demo tokenizer"
+        script:
+            "../scripts/pretrain_tokenizer.py"
+
+    rule pretrain_mlm:
+        input:
+            corpus=mono_corpus(),
+            tokenizer="results/pretrain/tokenizer",
+        output:
+            model=directory(BASE_MODEL),
+            metrics="results/pretrain/metrics.json",
+        log:
+            "logs/pretrain/pretrain_mlm.log",
+        benchmark:
+            "benchmarks/pretrain/pretrain_mlm.tsv"
+        params:
+            arch=config["synthetic"]["architecture"],
+            hp=config["synthetic"]["pretrain"],
+            seed=config["seed"],
+        threads: 2
+        resources:
+            gpu=1,
+        message:
+            "Pretraining the tiny XLM-R masked LM"
+        script:
+            "../scripts/pretrain_mlm.py"
+
+else:
+
+    rule download_base_model:
+        output:
+            model=directory(BASE_MODEL),
+        log:
+            "logs/pretrain/download_base_model.log",
+        params:
+            hub={"id": config["model"]["name"], "revision": config["model"]["revision"]},
+            key="model",
+        message:
+            "Downloading the pinned base model"
+        script:
+            "../scripts/data_download.py"
