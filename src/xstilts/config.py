@@ -106,7 +106,9 @@ def check_semantics(config: dict) -> None:
             problems.append(f"config key 'multitask.tasks': '{t}' is not an intermediate task")
     for group in ("intermediate_tasks", "targets"):
         for t, spec in config[group].items():
-            if spec["type"] in ("pair_classification", "tagging") and not spec["labels"]:
+            if spec["type"] == "span_qa" and 2 * spec["doc_stride"] >= spec["max_seq_length"]:
+                problems.append(f"config key '{group}.{t}.doc_stride': {spec['doc_stride']} must be below half of max_seq_length ({spec['max_seq_length']})")
+            if spec["type"] == "pair_classification" and not spec["labels"]:
                 problems.append(f"config key '{group}.{t}.labels': a {spec['type']} task needs its label list")
     missing_in_tatoeba = sorted(set(config["languages"]) - set(config["retrieval"]["tatoeba"]["languages"]))
     if missing_in_tatoeba:

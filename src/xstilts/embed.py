@@ -101,9 +101,3 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
         atomic_save_npz(out_paths[key], layers=np.array(layer_idx), meta=np.array(repr({**meta, "pooling": pooling})), **arrays)
     dt = time.perf_counter() - t0
     return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx}
-
-
-def load_embeddings(path: str) -> tuple[dict[str, np.ndarray], list[int], str]:
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k].astype(np.float32) for k in z.files if k not in ("layers", "meta")}
-        return arrays, z["layers"].tolist(), str(z["meta"])

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from transformers import AutoTokenizer, Trainer, TrainingArguments
+from transformers import AutoModel, AutoTokenizer, Trainer, TrainingArguments
 
 from xstilts.io import atomic_write_json
 from xstilts.tasks import get_task_type
@@ -141,12 +141,20 @@ class _atomic_dir:
         return False
 
 
+def with_labels(spec: dict, train: pd.DataFrame) -> dict:
+    """A tagging task without a configured label list (CCG's 1,363 supertags) takes the training data's tag set."""
+    if "tags" in train and not spec.get("labels"):
+        return {**spec, "labels": sorted({t for tags in train["tags"] for t in tags})}
+    return spec
+
+
 def train_task(init_dir: str, spec: dict, hp: HParams, train_path: str, valid_path: str | None, seed: int):
     """Train one task model from ``init_dir`` (any checkpoint holding the encoder); return (model, tokenizer)."""
     tt = get_task_type(spec["type"])
     tokenizer = AutoTokenizer.from_pretrained(init_dir)
-    model = tt.auto_model.from_pretrained(init_dir, **tt.model_kwargs(spec))
     train = load_split(train_path, hp.max_train_samples, seed)
+    spec = with_labels(spec, train)
+    model = tt.auto_model.from_pretrained(init_dir, **tt.model_kwargs(spec))
     feats = _strip(tt.featurize(train, tokenizer, spec))
     eval_ds = None
     if hp.eval_every and valid_path:
@@ -158,7 +166,7 @@ def train_task(init_dir: str, spec: dict, hp: HParams, train_path: str, valid_pa
                           callbacks=_callbacks(hp))
         result = trainer.train()
     log.info("trained %s: %s", spec["type"], result.metrics)
-    return trainer.model, tokenizer, result.metrics
+    return trainer.model, tokenizer, result.metrics, spec
 
 
 def save_encoder(model, tokenizer, out_dir: str | os.PathLike) -> None:
@@ -182,7 +190,7 @@ def validate(model, tokenizer, spec: dict, valid_path: str, batch_size: int, max
 
 
 def run_intermediate(init_dir, spec, hp, train_path, valid_path, out_dir, metrics_path, seed) -> dict:
-    model, tok, train_metrics = train_task(init_dir, spec, hp, train_path, valid_path, seed)
+    model, tok, train_metrics, spec = train_task(init_dir, spec, hp, train_path, valid_path, seed)
     metrics = {"train": train_metrics, "validation": validate(model, tok, spec, valid_path, hp.batch_size, hp.eval_samples)}
     save_encoder(model, tok, out_dir)
     atomic_write_json(metrics, metrics_path)
@@ -190,7 +198,7 @@ def run_intermediate(init_dir, spec, hp, train_path, valid_path, out_dir, metric
 
 
 def run_target(init_dir, spec, hp, train_path, valid_path, out_dir, metrics_path, seed) -> dict:
-    model, tok, train_metrics = train_task(init_dir, spec, hp, train_path, valid_path, seed)
+    model, tok, train_metrics, spec = train_task(init_dir, spec, hp, train_path, valid_path, seed)
     metrics = {"train": train_metrics, "validation_en": validate(model, tok, spec, valid_path, hp.batch_size, hp.eval_samples)}
     save_task_model(model, tok, out_dir)
     atomic_write_json(metrics, metrics_path)
@@ -205,10 +213,10 @@ def run_target(init_dir, spec, hp, train_path, valid_path, out_dir, metrics_path
 class MultiTaskModel(nn.Module):
     """Task models whose encoders are one shared module; ``task`` in the batch picks the head."""
 
-    def __init__(self, models: list[nn.Module]):
+    def __init__(self, models: list[nn.Module], shared: nn.Module):
         super().__init__()
-        shared = models[0].base_model
-        for m in models[1:]:
+        # the shared encoder keeps its pooler: multiple-choice heads read the pooled output, the others ignore it
+        for m in models:
             setattr(m, m.base_model_prefix, shared)
         self.heads = nn.ModuleList(models)
         self.config = models[0].config
@@ -269,12 +277,13 @@ def run_multitask(init_dir, specs: dict[str, dict], hp: HParams, train_paths: di
     tokenizer = AutoTokenizer.from_pretrained(init_dir)
     names = list(specs)
     types = [get_task_type(specs[n]["type"]) for n in names]
+    frames = {n: load_split(train_paths[n], hp.max_train_samples, seed) for n in names}
+    specs = {n: with_labels(specs[n], frames[n]) for n in names}
     models = [tt.auto_model.from_pretrained(init_dir, **tt.model_kwargs(specs[n])) for n, tt in zip(names, types)]
-    model = MultiTaskModel(models)
+    model = MultiTaskModel(models, AutoModel.from_pretrained(init_dir, add_pooling_layer=True))
     feats, sizes, offsets = [], [], []
     for t, (n, tt) in enumerate(zip(names, types)):
-        df = load_split(train_paths[n], hp.max_train_samples, seed)
-        f = _strip(tt.featurize(df, tokenizer, specs[n]))
+        f = _strip(tt.featurize(frames[n], tokenizer, specs[n]))
         offsets.append(len(feats))
         sizes.append(len(f))
         feats += [dict(x, task=t) for x in f]
@@ -313,6 +322,8 @@ def evaluate_languages(model_dir: str, spec: dict, test_paths: dict[str, str], o
     tt = get_task_type(spec["type"])
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = tt.auto_model.from_pretrained(model_dir).to(device)
+    if tt.head_width is None and not spec.get("labels"):  # label set learnt from the training data
+        spec = {**spec, "labels": [model.config.id2label[i] for i in range(model.config.num_labels)]}
     results = {}
     for lang, path in test_paths.items():
         df = pd.read_parquet(path)

@@ -62,3 +62,13 @@ def _jsonable(o):
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def load_embeddings(path: str | os.PathLike) -> tuple[dict, list[int], str]:
+    """Arrays (float32) by side, the stored hidden_states indices, and the metadata string of an embeddings .npz
+    (numpy only, so that the many small per-language jobs do not import torch)."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k].astype(np.float32) for k in z.files if k not in ("layers", "meta")}
+        return arrays, z["layers"].tolist(), str(z["meta"])

@@ -224,7 +224,7 @@ def wals_crosswalk(iso3: list[str], cldf: dict[str, pd.DataFrame], preferred: di
             continue
         wanted = {code, *MACRO_TO_INDIVIDUAL.get(code, [])}
         iso_sets = langs["ISO_codes"].fillna("").str.split() if "ISO_codes" in langs else [[]] * len(langs)
-        mask = langs["ISO639P3code"].isin(wanted) | [bool(wanted & set(s)) for s in iso_sets]
+        mask = langs["ISO639P3code"].isin(wanted).to_numpy() | np.array([bool(wanted & set(s)) for s in iso_sets], dtype=bool)
         cands = langs.loc[mask, "ID"].tolist()
         out[code] = max(cands, key=lambda i: (counts.get(i, 0), i)) if cands else None
     return out

@@ -233,7 +233,9 @@ def run_analysis(cells: pd.DataFrame, predictors: list[str], primary: str, contr
         df["p_bh"] = np.nan
         df.loc[secondary, "p_holm"] = adjust(df.loc[secondary, "p"].tolist(), "holm")
         df.loc[secondary, "p_bh"] = adjust(df.loc[secondary, "p"].tolist(), "fdr_bh")
-        df.loc[fl & (df["predictor"] == primary), ["p_holm", "p_bh"]] = df.loc[fl & (df["predictor"] == primary), "p"].to_numpy()[:, None]
+        prim = fl & (df["predictor"] == primary)
+        for col in ("p_holm", "p_bh"):  # the pre-registered primary test is not adjusted
+            df.loc[prim, col] = df.loc[prim, "p"]
         return df
 
     pooled = pooled_for(cells, "all")

@@ -88,6 +88,7 @@ class LanguageSpec:
     affixes: dict[str, str] | None = None  # fixed affixes per marked value (English)
     particles: dict[str, str] | None = None  # fixed function words per marked value (English)
     determiner: str | None = None
+    loan_fraction: float = 0.0  # share of nouns/adjectives borrowed from English (shared anchors; transliterated)
 
     @property
     def synthesis(self) -> int:
@@ -154,6 +155,9 @@ class Language:
 
         concepts = NOUNS + VERBS + ADJS + ["who"]
         self.lex = dict(spec.lexicon) if spec.lexicon else {c: fresh(rng.choice((2, 2, 3))) for c in concepts}
+        if not spec.lexicon and spec.loan_fraction > 0:
+            loans = rng.sample(NOUNS + ADJS, int(round(spec.loan_fraction * len(NOUNS + ADJS))))
+            self.lex.update({c: c for c in loans})  # borrowed from English: same form, inflected natively
         for c in concepts:
             self.lex.setdefault(c, fresh(2))
         marked = [v for cat in CATEGORIES for v in VALUES[cat] if v not in UNMARKED]

@@ -33,10 +33,15 @@ class TaskType:
     collate: Callable  # (tokenizer) -> collate_fn(list[dict]) -> dict[str, Tensor]
     predict: Callable  # (model, df, tokenizer, spec, batch_size, device) -> dict metrics
     main_metric: str
-    labelled_head: bool = True  # the head's width is the task's label count (False: MC scores, QA spans)
+    head_width: int | None = None  # fixed head width (QA: start/end = 2; MC: 1 score); None: the label count
 
     def model_kwargs(self, spec: dict) -> dict:
-        return {"num_labels": len(spec["labels"])} if self.labelled_head else {}
+        """Head size for from_pretrained; an encoder saved from another task's model carries that task's
+        num_labels in its config, so it is always set explicitly."""
+        if self.head_width is not None:
+            return {"num_labels": self.head_width}
+        labels = list(spec["labels"])
+        return {"num_labels": len(labels), "id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}}
 
 
 REGISTRY: dict[str, TaskType] = {}
@@ -166,7 +171,7 @@ def predict_mc(model, df, tokenizer, spec, batch_size, device) -> dict:
     return {"accuracy": float((pred == gold).mean()), "n": int(len(gold))}
 
 
-register(TaskType("multiple_choice", AutoModelForMultipleChoice, featurize_mc, collate_mc, predict_mc, "accuracy", False))
+register(TaskType("multiple_choice", AutoModelForMultipleChoice, featurize_mc, collate_mc, predict_mc, "accuracy", 1))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -296,4 +301,4 @@ def predict_qa(model, df, tokenizer, spec, batch_size, device) -> dict:
     return {"f1": float(f1), "exact_match": float(em), "n": len(df)}
 
 
-register(TaskType("span_qa", AutoModelForQuestionAnswering, featurize_qa, _collate_flat, predict_qa, "f1", False))
+register(TaskType("span_qa", AutoModelForQuestionAnswering, featurize_qa, _collate_flat, predict_qa, "f1", 2))

@@ -77,6 +77,13 @@ def synthetic_outputs():
     return out
 
 
+def target_download_outputs(target):
+    """A target's own English train/validation (unless it trains on an intermediate task) and per-language tests."""
+    out = {} if target_train_task(target) else {s: target_split(target, s) for s in ("train", "validation")}
+    out.update({f"test_{l}": target_test(target, l) for l in config["targets"][target]["languages"]})
+    return out
+
+
 def synthetic_world_params():
     s = config["synthetic"]
     tasks = lambda group: {n: {"type": t["type"], "train": t["synthetic_train"]} for n, t in config[group].items()
@@ -128,8 +135,9 @@ def task_spec(group, name):
 
 
 def hparams(group, name):
-    return {**config["finetune_defaults"], **config[group][name]["hparams"]} if group != "multitask" else {
-        **config["finetune_defaults"], **config["multitask"]["hparams"]}
+    """finetune_defaults, overridden by the task's (or the multi-task model's) non-null hparams."""
+    own = config["multitask"]["hparams"] if group == "multitask" else config[group][name]["hparams"]
+    return {**config["finetune_defaults"], **{k: v for k, v in own.items() if v is not None}}
 
 
 def get_intermediate_data(wildcards):

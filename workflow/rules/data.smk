@@ -30,20 +30,22 @@ else:
         script:
             "../scripts/data_download.py"
 
-    rule download_target:
-        output:
-            train=f"{DATA}/target/{{target}}/train.parquet",
-            validation=f"{DATA}/target/{{target}}/validation.parquet",
-            tests=directory(f"{DATA}/target/{{target}}/test"),
-        log:
-            "logs/data/download_target/{target}.log",
-        params:
-            hub=get_target_hub,
-            key=get_target_hub_key,
-        message:
-            "Downloading target task {wildcards.target}"
-        script:
-            "../scripts/data_download.py"
+    for _target in TARGETS:
+
+        rule:
+            name:
+                f"download_target_{_target}"
+            output:
+                **target_download_outputs(_target),
+            log:
+                f"logs/data/download_target/{_target}.log",
+            params:
+                hub=config["targets"][_target]["hub"],
+                key=f"targets.{_target}.hub",
+            message:
+                f"Downloading target task {_target}"
+            script:
+                "../scripts/data_download.py"
 
     rule download_tatoeba:
         output:

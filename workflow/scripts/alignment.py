@@ -1,7 +1,6 @@
 """Adapter: alignment measures for every stored layer (xstilts.alignment)."""
 from xstilts.alignment import alignment_table
-from xstilts.embed import load_embeddings
-from xstilts.io import atomic_write_parquet
+from xstilts.io import load_embeddings, atomic_write_parquet
 from xstilts.logs import to_file
 
 to_file(snakemake.log[0])

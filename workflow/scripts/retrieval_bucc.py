@@ -2,8 +2,7 @@
 import pandas as pd
 import torch
 
-from xstilts.embed import load_embeddings
-from xstilts.io import atomic_write_json
+from xstilts.io import load_embeddings, atomic_write_json
 from xstilts.logs import to_file
 from xstilts.retrieval import bucc_evaluate, bucc_split
 

@@ -1,6 +1,5 @@
 """Adapter: Tatoeba accuracy@1 in both directions at the main layer (xstilts.retrieval)."""
-from xstilts.embed import load_embeddings
-from xstilts.io import atomic_write_json
+from xstilts.io import load_embeddings, atomic_write_json
 from xstilts.logs import to_file
 from xstilts.retrieval import tatoeba_scores
 
