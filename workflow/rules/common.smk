@@ -264,9 +264,16 @@ def regression_outputs():
 
 
 def get_final_output():
+    """The report plus every per-language score file: a deleted score is then a missing target, rebuilt on the
+    next run together with what depends on it."""
     return [
         "results/summary.md",
         "results/tables/target_scores.csv",
         "results/figures/morphology_vs_delta.png",
         *regression_outputs().values(),
+        *all_target_scores(),
+        *all_tatoeba_scores(),
+        *all_bucc_scores(),
+        *all_alignment(),
+        *[f"results/morphology/{l}.json" for l in STUDY_LANGS],
     ]
