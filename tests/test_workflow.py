@@ -87,3 +87,12 @@ def test_real_source_rule_fails_clearly(tmp_path):
     code = code.replace("'unpinned'", "'" + "a" * 40 + "'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode != 0 and "not implemented yet" in r.stderr
+
+
+@pytest.mark.slow
+def test_two_fresh_runs_give_identical_score_tables(demo_run, tmp_path):
+    rc, out = smk(tmp_path)
+    assert rc == 0, out[-3000:]
+    for f in ["tables/target_scores.csv", "tables/tatoeba.csv", "tables/bucc.csv", "tables/target_summary.csv", "regression/cells.csv",
+              "regression/pooled.csv", "morphology/table.csv"]:
+        assert (tmp_path / "results" / f).read_bytes() == (demo_run / "results" / f).read_bytes(), f

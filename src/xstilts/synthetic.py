@@ -547,7 +547,7 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
 
     # target tasks: English train/validation, per-language test
     for target, spec in cfg.targets.items():
-        for split, n in (("train", spec["train"]), ("validation", cfg.dev_size)):
+        for split, n in (("train", spec["train"]), ("validation", cfg.dev_size)) if spec["train"] else ():
             rng = random.Random(f"{cfg.seed}-target-{target}-{split}")
             atomic_write_parquet(_task_frame(spec["type"], en, rng, n), out / "target" / target / f"{split}.parquet")
         for code, lang in all_langs.items():

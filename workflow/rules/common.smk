@@ -86,8 +86,9 @@ def target_download_outputs(target):
 
 def synthetic_world_params():
     s = config["synthetic"]
-    tasks = lambda group: {n: {"type": t["type"], "train": t["synthetic_train"]} for n, t in config[group].items()
-                           if group == "intermediate_tasks" or not t["train_on"]}
+    # a target that trains on an intermediate task's data gets test sets only (train: None)
+    tasks = lambda group: {n: {"type": t["type"], "train": None if t.get("train_on") else t["synthetic_train"]}
+                           for n, t in config[group].items()}
     return {
         "seed": config["seed"],
         "languages": s["languages"],
