@@ -111,3 +111,15 @@ def test_low_precision_selection_keeps_pairs():
     low = R.mine(x, y, precision="bfloat16")
     same = len({(a, b) for a, b in zip(full.src, full.tgt)} & {(a, b) for a, b in zip(low.src, low.tgt)})
     assert same / len(full.src) > 0.98
+
+
+def test_column_topk_equals_full_topk():
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    for rows in (10, 64 * 5, 64 * 7 + 13):
+        blk = torch.randn(rows, 50, generator=g)
+        v, i = R.column_topk(blk, 4, group=64)
+        fv, fi = blk.topk(min(4, rows), dim=0)
+        assert torch.equal(torch.sort(i, 0).values, torch.sort(fi, 0).values)
+        assert torch.allclose(torch.sort(v, 0).values, torch.sort(fv, 0).values)

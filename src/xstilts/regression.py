@@ -227,6 +227,8 @@ def run_analysis(cells: pd.DataFrame, predictors: list[str], primary: str, contr
             if p == primary or settings.get("mixed_all_predictors", False):
                 out.append({"subset": subset, "predictor": p, **mixed_model(c, p, "delta", ctrl)})
         df = pd.DataFrame(out)
+        # slopes per SD of the predictor (over languages), comparable across predictors in the forest plot
+        df["predictor_sd"] = df["predictor"].map({p: float(lang[p].std(ddof=1)) for p in predictors})
         fl = df["model"] == "freedman_lane"
         secondary = fl & (df["predictor"] != primary)
         df["p_holm"] = np.nan

@@ -62,14 +62,16 @@ def scatter_by_condition(cells: pd.DataFrame, predictor: str, path: str) -> None
 
 def forest(pooled: pd.DataFrame, path: str) -> None:
     d = pooled[pooled["model"].isin(["ols_hc3", "cluster_boot", "mixed"])].dropna(subset=["estimate"]).reset_index(drop=True)
+    sd = d["predictor_sd"].fillna(1.0) if "predictor_sd" in d else 1.0
+    est, low, high = d["estimate"] * sd, d["ci_low"] * sd, d["ci_high"] * sd
     fig, ax = plt.subplots(figsize=(6, 0.3 * max(len(d), 3) + 1))
     y = np.arange(len(d))
-    lo = (d["estimate"] - d["ci_low"]).clip(lower=0).fillna(0)
-    hi = (d["ci_high"] - d["estimate"]).clip(lower=0).fillna(0)
-    ax.errorbar(d["estimate"], y, xerr=[lo, hi], fmt="o", ms=4, capsize=2)
+    lo = (est - low).clip(lower=0).fillna(0)
+    hi = (high - est).clip(lower=0).fillna(0)
+    ax.errorbar(est, y, xerr=[lo, hi], fmt="o", ms=4, capsize=2)
     ax.set_yticks(y, [f"{r.predictor} · {r.model} · {r.subset}" for r in d.itertuples()], fontsize=7)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set_xlabel("slope of Δ alignment on predictor (95% CI)")
+    ax.set_xlabel("Δ alignment per SD of the predictor (95% CI)")
     _savefig(fig, path)
 
 

@@ -78,6 +78,45 @@ def _torch_device(device: str | None):
     return torch.device(device)
 
 
+def _rescore(A, B, ind, block_bytes: int):
+    """Exact float32 A[i] . B[ind[i, j]] in row chunks that keep the gathered B rows within ``block_bytes``."""
+    import torch
+
+    out = torch.empty(ind.shape, dtype=torch.float32, device=A.device)
+    rows = max(1, block_bytes // (4 * A.shape[1] * max(1, ind.shape[1])))
+    for s in range(0, len(A), rows):
+        out[s : s + rows] = torch.einsum("nd,nkd->nk", A[s : s + rows], B[ind[s : s + rows]])
+    return out
+
+
+def column_topk(blk, k: int, group: int = 64):
+    """Top-k of every column of a (rows x cols) block, without a strided top-k over all rows.
+
+    Rows are cut into groups of ``group``; the k largest entries of a column lie in the k groups with the largest
+    column maxima (a contiguous reduction), so only those k x group rows are gathered and searched.
+    """
+    import torch
+
+    n_rows, n_cols = blk.shape
+    k = min(k, n_rows)
+    n_groups = n_rows // group
+    if n_groups <= k:
+        return blk.topk(k, dim=0)
+    body = blk[: n_groups * group].view(n_groups, group, n_cols)
+    gmax = body.amax(dim=1)  # (groups, cols)
+    top_groups = gmax.topk(k, dim=0).indices  # (k, cols)
+    rows = (top_groups.unsqueeze(1) * group + torch.arange(group, device=blk.device).view(1, group, 1)).reshape(k * group, n_cols)
+    cand = blk.gather(0, rows)
+    v, j = cand.topk(k, dim=0)
+    idx = rows.gather(0, j)
+    if n_groups * group < n_rows:  # the ragged tail
+        tv, ti = blk[n_groups * group :].topk(min(k, n_rows - n_groups * group), dim=0)
+        v, idx = torch.cat([v, tv]), torch.cat([idx, ti + n_groups * group])
+        top = v.topk(k, dim=0).indices
+        v, idx = v.gather(0, top), idx.gather(0, top)
+    return v, idx
+
+
 def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32", device: str | None = None,
                block_bytes: int = 1 << 29) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """Top-k of x against y *and* of y against x from one pass over the similarity matrix.
@@ -92,7 +131,9 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32",
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[precision]
     if dev.type == "cpu" and dtype == torch.float16:
         dtype = torch.bfloat16  # CPU GEMMs have no fast fp16 path
-    kx, ky = min(k, len(y)), min(k, len(x))
+    # low-precision selection over-samples candidates (2k), then keeps the exact float32 top-k among them
+    over = k if dtype == torch.float32 else 2 * k
+    kx, ky = min(over, len(y)), min(over, len(x))
     X = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev)
     Y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).to(dev)
     Xc, Yc = X.to(dtype), Y.to(dtype)
@@ -101,19 +142,20 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32",
     col_val = torch.full((ky, len(y)), -float("inf"), device=dev)
     col_ind = torch.zeros((ky, len(y)), dtype=torch.long, device=dev)
     for s in range(0, len(x), rows):
-        blk = (Xc[s : s + rows] @ Yc.T).float()
+        blk = Xc[s : s + rows] @ Yc.T  # in the selection precision; exact scores are recomputed below
         x2y_ind[s : s + rows] = blk.topk(kx, dim=1).indices
-        v, i = blk.topk(min(ky, blk.shape[0]), dim=0)
-        cv = torch.cat([col_val, v])
+        v, i = column_topk(blk, ky)
+        cv = torch.cat([col_val, v.float()])
         ci = torch.cat([col_ind, i + s])
         top = cv.topk(ky, dim=0).indices
         col_val, col_ind = cv.gather(0, top), ci.gather(0, top)
     y2x_ind = col_ind.T.contiguous()
-    # exact float32 similarities of the selected candidates
-    x2y_sim = torch.einsum("nd,nkd->nk", X, Y[x2y_ind])
-    y2x_sim = torch.einsum("nd,nkd->nk", Y, X[y2x_ind])
-    # keep each row's neighbours ordered by their exact similarity
-    o1, o2 = x2y_sim.argsort(1, descending=True), y2x_sim.argsort(1, descending=True)
+    # exact float32 similarities of the selected candidates (chunked: the gathered rows are n x k x d)
+    x2y_sim = _rescore(X, Y, x2y_ind, block_bytes)
+    y2x_sim = _rescore(Y, X, y2x_ind, block_bytes)
+    # keep each row's exact top-k, ordered by exact similarity
+    o1 = x2y_sim.argsort(1, descending=True)[:, : min(k, len(y))]
+    o2 = y2x_sim.argsort(1, descending=True)[:, : min(k, len(x))]
     x2y_sim, x2y_ind = x2y_sim.gather(1, o1), x2y_ind.gather(1, o1)
     y2x_sim, y2x_ind = y2x_sim.gather(1, o2), y2x_ind.gather(1, o2)
     backend = f"torch-{dev.type}-{str(dtype).split('.')[-1]}-mutual"
