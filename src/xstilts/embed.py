@@ -101,3 +101,9 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
         atomic_save_npz(out_paths[key], layers=np.array(layer_idx), meta=np.array(repr({**meta, "pooling": pooling})), **arrays)
     dt = time.perf_counter() - t0
     return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx}
+
+
+def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, layers, meta: dict) -> dict:
+    """One embedding job: load the encoder once, embed every set, save one .npz per set (config ``retrieval``)."""
+    emb = Embedder(model_dir, device, settings["max_length"], settings["batch_tokens"])
+    return embed_sets(emb, sets, out_paths, layers, settings["pooling"], meta, settings["store_dtype"])

@@ -189,20 +189,21 @@ def validate(model, tokenizer, spec: dict, valid_path: str, batch_size: int, max
     return tt.predict(model, df, tokenizer, spec, batch_size, device)
 
 
-def run_intermediate(init_dir, spec, hp, train_path, valid_path, out_dir, metrics_path, seed) -> dict:
-    model, tok, train_metrics, spec = train_task(init_dir, spec, hp, train_path, valid_path, seed)
-    metrics = {"train": train_metrics, "validation": validate(model, tok, spec, valid_path, hp.batch_size, hp.eval_samples)}
-    save_encoder(model, tok, out_dir)
-    atomic_write_json(metrics, metrics_path)
-    return metrics
+def _run(save, valid_key: str):
+    def run(init_dir, spec, hp, train_path, valid_path, out_dir, metrics_path, seed) -> dict:
+        model, tok, train_metrics, spec = train_task(init_dir, spec, hp, train_path, valid_path, seed)
+        metrics = {"train": train_metrics, valid_key: validate(model, tok, spec, valid_path, hp.batch_size, hp.eval_samples)}
+        save(model, tok, out_dir)
+        atomic_write_json(metrics, metrics_path)
+        return metrics
+
+    return run
 
 
-def run_target(init_dir, spec, hp, train_path, valid_path, out_dir, metrics_path, seed) -> dict:
-    model, tok, train_metrics, spec = train_task(init_dir, spec, hp, train_path, valid_path, seed)
-    metrics = {"train": train_metrics, "validation_en": validate(model, tok, spec, valid_path, hp.batch_size, hp.eval_samples)}
-    save_task_model(model, tok, out_dir)
-    atomic_write_json(metrics, metrics_path)
-    return metrics
+# intermediate: keep the encoder only (the target phase puts a fresh head on it)
+run_intermediate = _run(save_encoder, "validation")
+# target: keep the whole task model for zero-shot evaluation per language
+run_target = _run(save_task_model, "validation_en")
 
 
 # --------------------------------------------------------------------------------------------------------------

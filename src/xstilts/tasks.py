@@ -121,12 +121,19 @@ def featurize_classification(df: pd.DataFrame, tokenizer, spec: dict) -> list[di
     return [{"input_ids": ids, "labels": y} for ids, y in zip(enc["input_ids"], labels)]
 
 
-def predict_classification(model, df, tokenizer, spec, batch_size, device) -> dict:
-    feats = featurize_classification(df, tokenizer, spec)
-    logits = _logits(model, feats, _collate_flat(tokenizer), batch_size, device)
-    pred = np.array([int(np.argmax(l)) for l in logits])
-    gold = df["label"].astype(int).to_numpy()
-    return {"accuracy": float((pred == gold).mean()), "n": int(len(gold))}
+def _argmax_accuracy(featurize, collate):
+    """predict() for tasks scored by the argmax of one logit vector per example (classification, MC)."""
+
+    def predict(model, df, tokenizer, spec, batch_size, device) -> dict:
+        logits = _logits(model, featurize(df, tokenizer, spec), collate(tokenizer), batch_size, device)
+        pred = np.array([int(np.argmax(l)) for l in logits])
+        gold = df["label"].astype(int).to_numpy()
+        return {"accuracy": float((pred == gold).mean()), "n": int(len(gold))}
+
+    return predict
+
+
+predict_classification = _argmax_accuracy(featurize_classification, _collate_flat)
 
 
 register(TaskType("pair_classification", AutoModelForSequenceClassification, featurize_classification, _collate_flat,
@@ -163,12 +170,7 @@ def collate_mc(tokenizer):
     return collate
 
 
-def predict_mc(model, df, tokenizer, spec, batch_size, device) -> dict:
-    feats = featurize_mc(df, tokenizer, spec)
-    logits = _logits(model, feats, collate_mc(tokenizer), batch_size, device)
-    pred = np.array([int(np.argmax(l)) for l in logits])
-    gold = df["label"].astype(int).to_numpy()
-    return {"accuracy": float((pred == gold).mean()), "n": int(len(gold))}
+predict_mc = _argmax_accuracy(featurize_mc, collate_mc)
 
 
 register(TaskType("multiple_choice", AutoModelForMultipleChoice, featurize_mc, collate_mc, predict_mc, "accuracy", 1))

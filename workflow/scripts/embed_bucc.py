@@ -4,18 +4,17 @@ import json
 import pandas as pd
 
 from xstilts.device import setup_job
-from xstilts.embed import Embedder, embed_sets
+from xstilts.embed import embed_job
 from xstilts.logs import to_file
 
 to_file(snakemake.log[0])
 r = snakemake.params.retrieval
-device = setup_job(snakemake.threads)
-emb = Embedder(snakemake.input.model, device, r["max_length"], r["batch_tokens"])
 keys = list(snakemake.output.keys())
 sets = {}
 for k in keys:
     df = pd.read_parquet(snakemake.input[k])
-    lang = k.split(".")[0]
-    sets[k] = {"src": df.loc[df["side"] == lang, "text"].tolist(), "en": df.loc[df["side"] != lang, "text"].tolist()}
-stats = embed_sets(emb, sets, {k: snakemake.output[k] for k in keys}, [r["layer"]], r["pooling"], dict(snakemake.params.meta), r["store_dtype"])
+    side = df["side"] == k.split(".")[0]
+    sets[k] = {"src": df.loc[side, "text"].tolist(), "en": df.loc[~side, "text"].tolist()}
+stats = embed_job(snakemake.input.model, setup_job(snakemake.threads), r, sets, {k: snakemake.output[k] for k in keys},
+                  [r["layer"]], dict(snakemake.params.meta))
 print(json.dumps(stats))
