@@ -20,13 +20,23 @@ def test_knn_matches_bruteforce_and_chunking():
 def test_mutual_knn_equals_two_searches():
     rng = np.random.default_rng(1)
     x, y = R.l2_normalize(rng.standard_normal((120, 32))), R.l2_normalize(rng.standard_normal((90, 32)))
-    a_s, a_i, b_s, b_i, backend = R.mutual_knn(x, y, 4, block_bytes=4 * 90 * 17)  # 17-row blocks
+    a_s, a_i, b_s, b_i, backend = R.mutual_knn(x, y, 4, block_bytes=4 * 17 * 17)  # ragged 256-row tiles are clipped: use n > 256 below too
     f_s, f_i, _ = R.knn(x, y, 4, use_gpu=False)
     g_s, g_i, _ = R.knn(y, x, 4, use_gpu=False)
     np.testing.assert_array_equal(a_i, f_i)
     np.testing.assert_array_equal(b_i, g_i)
     np.testing.assert_allclose(a_s, f_s, rtol=1e-5)
     assert backend.startswith("torch-cpu-float32")
+
+
+def test_mutual_knn_tiled_equals_two_searches():
+    rng = np.random.default_rng(3)
+    x, y = R.l2_normalize(rng.standard_normal((700, 16))), R.l2_normalize(rng.standard_normal((600, 16)))
+    a_s, a_i, b_s, b_i, _ = R.mutual_knn(x, y, 4, block_bytes=4 * 256 * 256)  # 256 x 256 tiles, ragged edges
+    _, f_i, _ = R.knn(x, y, 4, use_gpu=False)
+    _, g_i, _ = R.knn(y, x, 4, use_gpu=False)
+    np.testing.assert_array_equal(a_i, f_i)
+    np.testing.assert_array_equal(b_i, g_i)
 
 
 def test_tatoeba_directions_differ_on_a_hub():
@@ -112,14 +122,3 @@ def test_low_precision_selection_keeps_pairs():
     same = len({(a, b) for a, b in zip(full.src, full.tgt)} & {(a, b) for a, b in zip(low.src, low.tgt)})
     assert same / len(full.src) > 0.98
 
-
-def test_column_topk_equals_full_topk():
-    import torch
-
-    g = torch.Generator().manual_seed(0)
-    for rows in (10, 64 * 5, 64 * 7 + 13):
-        blk = torch.randn(rows, 50, generator=g)
-        v, i = R.column_topk(blk, 4, group=64)
-        fv, fi = blk.topk(min(4, rows), dim=0)
-        assert torch.equal(torch.sort(i, 0).values, torch.sort(fi, 0).values)
-        assert torch.allclose(torch.sort(v, 0).values, torch.sort(fv, 0).values)

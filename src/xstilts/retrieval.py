@@ -4,7 +4,7 @@ Exact inner-product search on L2-normalised vectors (cosine):
 
 * :func:`knn` -- FAISS ``IndexFlatIP``; a GPU index (optionally float16) automatically when faiss sees a GPU;
   chunked over the database so memory stays bounded at BUCC scale; merges per-chunk top-k.
-* :func:`mutual_knn` -- both directions' top-k from **one** similarity pass (blocked GEMM, running column top-k),
+* :func:`mutual_knn` -- both directions' top-k from **one** similarity pass (tiled GEMM, running top-k per side),
   in torch on the GPU when present.  Neighbour *selection* may use float16/bfloat16; the similarities of the
   selected candidates are recomputed in float32, so margins and scores are exact.
 
@@ -89,40 +89,13 @@ def _rescore(A, B, ind, block_bytes: int):
     return out
 
 
-def column_topk(blk, k: int, group: int = 64):
-    """Top-k of every column of a (rows x cols) block, without a strided top-k over all rows.
-
-    Rows are cut into groups of ``group``; the k largest entries of a column lie in the k groups with the largest
-    column maxima (a contiguous reduction), so only those k x group rows are gathered and searched.
-    """
-    import torch
-
-    n_rows, n_cols = blk.shape
-    k = min(k, n_rows)
-    n_groups = n_rows // group
-    if n_groups <= k:
-        return blk.topk(k, dim=0)
-    body = blk[: n_groups * group].view(n_groups, group, n_cols)
-    gmax = body.amax(dim=1)  # (groups, cols)
-    top_groups = gmax.topk(k, dim=0).indices  # (k, cols)
-    rows = (top_groups.unsqueeze(1) * group + torch.arange(group, device=blk.device).view(1, group, 1)).reshape(k * group, n_cols)
-    cand = blk.gather(0, rows)
-    v, j = cand.topk(k, dim=0)
-    idx = rows.gather(0, j)
-    if n_groups * group < n_rows:  # the ragged tail
-        tv, ti = blk[n_groups * group :].topk(min(k, n_rows - n_groups * group), dim=0)
-        v, idx = torch.cat([v, tv]), torch.cat([idx, ti + n_groups * group])
-        top = v.topk(k, dim=0).indices
-        v, idx = v.gather(0, top), idx.gather(0, top)
-    return v, idx
-
-
 def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32", device: str | None = None,
-               block_bytes: int = 1 << 29) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+               block_bytes: int = 1 << 24) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """Top-k of x against y *and* of y against x from one pass over the similarity matrix.
 
-    The matrix is computed in row blocks of x (``block_bytes`` bounds the block); each block yields its rows' top-k
-    and updates a running column top-k.  Candidate similarities are recomputed in float32.
+    The matrix is computed in square tiles (``block_bytes`` bounds a tile); each tile yields its rows' top-k and,
+    transposed in cache, its columns' top-k, merged into running top-k lists for both sides.  Selection may run in
+    bfloat16/float16 with 2k over-sampling; the candidates' similarities are recomputed in float32.
     Returns (x2y_sim, x2y_ind, y2x_sim, y2x_ind, backend).
     """
     import torch
@@ -137,19 +110,27 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32",
     X = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev)
     Y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).to(dev)
     Xc, Yc = X.to(dtype), Y.to(dtype)
-    rows = max(1, block_bytes // (4 * max(1, len(y))))
+    # square tiles: each tile's rows and (after a cheap in-cache transpose) its columns are searched contiguously
+    tile = int(min(8192, max(256, (block_bytes // 4) ** 0.5)))
     x2y_ind = torch.empty((len(x), kx), dtype=torch.long, device=dev)
-    col_val = torch.full((ky, len(y)), -float("inf"), device=dev)
-    col_ind = torch.zeros((ky, len(y)), dtype=torch.long, device=dev)
-    for s in range(0, len(x), rows):
-        blk = Xc[s : s + rows] @ Yc.T  # in the selection precision; exact scores are recomputed below
-        x2y_ind[s : s + rows] = blk.topk(kx, dim=1).indices
-        v, i = column_topk(blk, ky)
-        cv = torch.cat([col_val, v.float()])
-        ci = torch.cat([col_ind, i + s])
-        top = cv.topk(ky, dim=0).indices
-        col_val, col_ind = cv.gather(0, top), ci.gather(0, top)
-    y2x_ind = col_ind.T.contiguous()
+    col_val = torch.full((len(y), ky), -float("inf"), device=dev)
+    col_ind = torch.zeros((len(y), ky), dtype=torch.long, device=dev)
+    for s in range(0, len(x), tile):
+        Xs = Xc[s : s + tile]
+        rv, ri = [], []
+        for t in range(0, len(y), tile):
+            blk = Xs @ Yc[t : t + tile].T  # selection precision; exact scores are recomputed below
+            v, i = blk.topk(min(kx, blk.shape[1]), dim=1)
+            rv.append(v.float())
+            ri.append(i + t)
+            v, i = blk.T.contiguous().topk(min(ky, blk.shape[0]), dim=1)
+            cv = torch.cat([col_val[t : t + tile], v.float()], dim=1)
+            ci = torch.cat([col_ind[t : t + tile], i + s], dim=1)
+            top = cv.topk(ky, dim=1).indices
+            col_val[t : t + tile], col_ind[t : t + tile] = cv.gather(1, top), ci.gather(1, top)
+        rv, ri = torch.cat(rv, dim=1), torch.cat(ri, dim=1)
+        x2y_ind[s : s + tile] = ri.gather(1, rv.topk(kx, dim=1).indices)
+    y2x_ind = col_ind
     # exact float32 similarities of the selected candidates (chunked: the gathered rows are n x k x d)
     x2y_sim = _rescore(X, Y, x2y_ind, block_bytes)
     y2x_sim = _rescore(Y, X, y2x_ind, block_bytes)
