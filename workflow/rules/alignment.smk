@@ -10,5 +10,7 @@ rule alignment:
         "logs/alignment/{condition}/{lang}.log",
     message:
         "Alignment measures {wildcards.lang} ({wildcards.condition})"
+    conda:
+        "../../envs/faiss.yaml"
     script:
         "../scripts/alignment.py"

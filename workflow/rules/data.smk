@@ -11,6 +11,8 @@ if SYNTHETIC:
             world=synthetic_world_params(),
         message:
             "Generating the synthetic world (languages with known morphology, all task data)"
+        conda:
+            "../../envs/stats.yaml"
         script:
             "../scripts/data_synthesize.py"
 
@@ -27,6 +29,8 @@ else:
             key=get_intermediate_hub_key,
         message:
             "Downloading intermediate task {wildcards.task}"
+        conda:
+            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"
 
@@ -44,6 +48,8 @@ else:
                 key=f"targets.{_target}.hub",
             message:
                 f"Downloading target task {_target}"
+            conda:
+                "../../envs/stats.yaml"
             script:
                 "../scripts/data_download.py"
 
@@ -57,6 +63,8 @@ else:
             key="retrieval.tatoeba.hub",
         message:
             "Downloading Tatoeba {wildcards.lang}"
+        conda:
+            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"
 
@@ -71,6 +79,8 @@ else:
             key="retrieval.bucc.hub",
         message:
             "Downloading BUCC 2018 {wildcards.lang} {wildcards.split}"
+        conda:
+            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"
 
@@ -84,6 +94,8 @@ else:
             key="morphology.flores",
         message:
             "Downloading the multi-parallel corpus (FLORES+)"
+        conda:
+            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"
 
@@ -97,5 +109,7 @@ else:
             key="morphology.wals",
         message:
             "Downloading the WALS CLDF release"
+        conda:
+            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"

@@ -19,6 +19,8 @@ rule embed_tatoeba:
         gpu=1,
     message:
         "Embedding Tatoeba sentences with the {wildcards.condition} encoder"
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/embed_tatoeba.py"
 
@@ -41,5 +43,7 @@ rule embed_bucc:
         gpu=1,
     message:
         "Embedding BUCC sentences with the {wildcards.condition} encoder"
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/embed_bucc.py"

@@ -22,5 +22,7 @@ for _target in TARGETS:
             gpu=1,
         message:
             f"Zero-shot evaluation of {_target} ({{wildcards.condition}}) per language"
+        conda:
+            "../../envs/torch.yaml"
         script:
             "../scripts/evaluate_target.py"

@@ -21,6 +21,8 @@ rule finetune_intermediate:
         gpu=1,
     message:
         "Intermediate fine-tuning on {wildcards.task}"
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_intermediate.py"
 
@@ -47,6 +49,8 @@ rule finetune_multitask:
         gpu=1,
     message:
         "Multi-task intermediate fine-tuning on {params.specs}"
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_multitask.py"
 
@@ -71,5 +75,7 @@ rule finetune_target:
         gpu=1,
     message:
         "Target fine-tuning {wildcards.target} from the {wildcards.condition} encoder"
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_target.py"

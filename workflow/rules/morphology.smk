@@ -15,6 +15,8 @@ rule morphology_measures:
         seed=config["seed"],
     message:
         "Morphology measures for {wildcards.lang}"
+    conda:
+        "../../envs/stats.yaml"
     script:
         "../scripts/morphology_measures.py"
 
@@ -35,5 +37,7 @@ rule morphology_table:
         truth=config["regression"]["truth_column"],
     message:
         "Morphology table, WALS join and PC1 composite"
+    conda:
+        "../../envs/stats.yaml"
     script:
         "../scripts/morphology_table.py"

@@ -13,6 +13,8 @@ if SYNTHETIC:
             vocab=config["synthetic"]["tokenizer_vocab"],
         message:
             "Training the demo tokenizer"
+        conda:
+            "../../envs/torch.yaml"
         script:
             "../scripts/pretrain_tokenizer.py"
 
@@ -36,6 +38,8 @@ if SYNTHETIC:
             gpu=1,
         message:
             "Pretraining the tiny XLM-R masked LM"
+        conda:
+            "../../envs/torch.yaml"
         script:
             "../scripts/pretrain_mlm.py"
 
@@ -51,5 +55,7 @@ else:
             key="model",
         message:
             "Downloading the pinned base model"
+        conda:
+            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"

@@ -24,5 +24,7 @@ rule regression:
         seed=config["seed"],
     message:
         "Regression of alignment change on morphology"
+    conda:
+        "../../envs/stats.yaml"
     script:
         "../scripts/regression.py"

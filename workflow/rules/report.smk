@@ -27,5 +27,7 @@ rule report:
         study=config["study"],
     message:
         "Writing tables, figures and results/summary.md"
+    conda:
+        "../../envs/stats.yaml"
     script:
         "../scripts/report.py"

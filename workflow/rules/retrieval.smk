@@ -12,6 +12,8 @@ rule tatoeba:
         layer=config["retrieval"]["layer"],
     message:
         "Tatoeba retrieval {wildcards.lang} ({wildcards.condition})"
+    conda:
+        "../../envs/faiss.yaml"
     script:
         "../scripts/retrieval_tatoeba.py"
 
@@ -33,5 +35,7 @@ rule bucc:
         gpu=1,
     message:
         "BUCC mining {wildcards.lang} ({wildcards.condition})"
+    conda:
+        "../../envs/faiss.yaml"
     script:
         "../scripts/retrieval_bucc.py"
