@@ -122,3 +122,19 @@ def test_low_precision_selection_keeps_pairs():
     same = len({(a, b) for a, b in zip(full.src, full.tgt)} & {(a, b) for a, b in zip(low.src, low.tgt)})
     assert same / len(full.src) > 0.98
 
+
+
+@pytest.mark.gpu
+def test_gpu_paths_match_cpu():
+    x, y, gold = ref.planted(n_gold=300, n_x=3000, n_y=2500, d=128, noise=1.0, seed=9)
+    cpu = R.mine(x, y, engine="mutual", device="cpu")
+    cuda = R.mine(x, y, engine="mutual", precision="float16", device="cuda")
+    assert cuda.backend.startswith("torch-cuda-float16")
+    assert {(a, b) for a, b in zip(cpu.src, cpu.tgt)} == {(a, b) for a, b in zip(cuda.src, cuda.tgt)}
+    if R.faiss_gpu_count() == 0:
+        pytest.skip("faiss has no GPU support here (faiss-cpu installed)")
+    d32, i32, b32 = R.knn(x, y, 4, use_gpu=True)
+    d16, i16, b16 = R.knn(x, y, 4, use_gpu=True, float16=True)
+    _, icpu, _ = R.knn(x, y, 4, use_gpu=False)
+    assert b32 == "faiss-gpu" and b16 == "faiss-gpu-fp16"
+    assert (i32[:, 0] == icpu[:, 0]).mean() > 0.999 and (i16[:, 0] == icpu[:, 0]).mean() > 0.99

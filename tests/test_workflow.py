@@ -35,7 +35,7 @@ def demo_run(tmp_path_factory):
 def test_demo_dag_writes_everything(demo_run):
     r = demo_run / "results"
     for f in ["summary.md", "tables/target_scores.csv", "tables/tatoeba.csv", "tables/bucc.csv", "figures/morphology_vs_delta.png",
-              "figures/coefficients_forest.png", "figures/layer_delta_heatmap.png", "regression/pooled.csv", "regression/nli.csv",
+              "figures/coefficients_forest.png", "figures/layer_delta_heatmap.png", "regression/pooled.csv", "regression/per_layer.csv", "regression/nli.csv",
               "regression/qa.csv", "regression/multitask.csv", "morphology/table.csv", "models/base/config.json",
               "intermediate/multitask/model/config.json", "retrieval/tatoeba/base/mb.json", "retrieval/bucc/nli/mb.json",
               "alignment/qa/mc.parquet", "scores/udpos/multitask/mc.json"]:

@@ -269,6 +269,7 @@ def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, ou
     if "base" not in wide:
         raise ValueError("no base-condition alignment: the regression needs the base model's scores")
     layer_delta = wide.drop(columns="base").sub(wide["base"], axis=0).stack().rename("delta").reset_index()
+    layer_delta["base_alignment"] = [wide.loc[(l, y), "base"] for l, y in zip(layer_delta["language"], layer_delta["layer"])]
     main_rows = wide.xs(main, level="layer")
     cells = main_rows.drop(columns="base").sub(main_rows["base"], axis=0).stack().rename("delta").reset_index()
     cells["base_alignment"] = cells["language"].map(main_rows["base"])
@@ -282,3 +283,16 @@ def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, ou
     num = morph.select_dtypes("number")
     cells = cells.join(num, on="language")
     return cells, layer_delta
+
+
+def per_layer(layer_delta: pd.DataFrame, cells: pd.DataFrame, primary: str, controls: list[str], settings: dict, seed: int) -> pd.DataFrame:
+    """The language-level ladder at every stored layer: mean Δ over conditions ~ morphology (+ controls, with the base
+    alignment of that layer)."""
+    lang_cols = [c for c in dict.fromkeys([primary, *controls]) if c != "base_alignment" and c in cells]
+    lang = cells.groupby("language")[lang_cols].first()
+    rows = []
+    for layer, d in layer_delta.groupby("layer"):
+        t = d.groupby("language").agg(delta=("delta", "mean"), base_alignment=("base_alignment", "first")).join(lang).reset_index()
+        for r in language_ladder(t, primary, "delta", [c for c in controls if c in t], settings, seed):
+            rows.append({"layer": int(layer), "predictor": primary, **r})
+    return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ rule regression:
         **regression_outputs(),
         cells="results/regression/cells.csv",
         layers="results/regression/layer_delta.csv",
+        per_layer="results/regression/per_layer.csv",
         pooled="results/regression/pooled.csv",
         low_resource="results/regression/low_resource.csv",
         diagnostics="results/regression/diagnostics.csv",

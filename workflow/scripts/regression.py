@@ -4,7 +4,7 @@ import pandas as pd
 
 from xstilts.io import atomic_write_text
 from xstilts.logs import to_file
-from xstilts.regression import build_cells, run_analysis
+from xstilts.regression import build_cells, per_layer, run_analysis
 
 to_file(snakemake.log[0])
 s = snakemake.params.settings
@@ -20,6 +20,8 @@ for cond in snakemake.output.keys():
         atomic_write_text(res["per_condition"][res["per_condition"]["condition"] == cond].to_csv(index=False), snakemake.output[cond])
 atomic_write_text(cells.to_csv(index=False), snakemake.output.cells)
 atomic_write_text(layer_delta.to_csv(index=False), snakemake.output.layers)
+atomic_write_text(per_layer(layer_delta, cells, s["primary"], s["controls"], s, snakemake.params.seed).to_csv(index=False),
+                  snakemake.output.per_layer)
 for k in ("pooled", "low_resource", "diagnostics"):
     atomic_write_text(res[k].to_csv(index=False), snakemake.output[k])
 print(res["pooled"].to_string())
