@@ -88,7 +88,7 @@ def layer_heatmap(layer_delta: pd.DataFrame, path: str) -> None:
     _savefig(fig, path)
 
 
-def _md_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+def _md_table(df: pd.DataFrame, floatfmt: str = ".3g") -> str:
     def fmt(v):
         if isinstance(v, (float, np.floating)):
             return "" if np.isnan(v) else format(v, floatfmt)
@@ -118,8 +118,10 @@ def summary_markdown(path: str, *, targets: pd.DataFrame, retrieval: pd.DataFram
         "",
         "## Morphology composite",
         f"PC1 of {', '.join(morph_info.get('measures', []))}; explained variance {morph_info.get('explained_variance', float('nan')):.3f} "
-        f"on {morph_info.get('n_languages')} languages. "
-        + "; ".join(f"{k}: {v}" for k, v in morph_info.items() if k.startswith("spearman_")),
+        f"on {morph_info.get('n_languages')} languages (corpus: {', '.join(morph_info.get('corpus', []))}). Spearman of the composite with "
+        + "; ".join(f"{k.removeprefix('spearman_composite_')}: ρ = {v['rho']:.3f} (n = {v['n']}, p = {v['p']:.2g})"
+                    for k, v in morph_info.items() if k.startswith("spearman_composite_")) + ".",
+        f"WALS coverage: {morph_info.get('wals_coverage', {})}. Word measures excluded for: {morph_info.get('word_measures_excluded') or 'none'}.",
         "",
         "## Regression of Δ alignment on morphology (pooled over conditions)",
         _md_table(pool[cols]),
