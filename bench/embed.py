@@ -6,12 +6,10 @@ tiny randomly initialised XLM-R.  Prints tokens/s of both; last line `speedup <r
 """
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 

@@ -1,4 +1,3 @@
-import copy
 import subprocess
 from pathlib import Path
 

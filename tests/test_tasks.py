@@ -1,5 +1,4 @@
 """Task-type registry: featurisation, decoding and metrics on a tiny randomly initialised XLM-R."""
-import numpy as np
 import pandas as pd
 import pytest
 import torch

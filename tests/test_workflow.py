@@ -1,7 +1,6 @@
 """End-to-end: the demo DAG (a smaller variant of config/demo.yaml) runs offline, reruns nothing when complete,
 recomputes exactly what depends on a deleted per-language score, and the full study's DAG builds offline."""
 import re
-import shutil
 import subprocess
 from pathlib import Path
 

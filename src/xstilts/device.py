@@ -62,7 +62,7 @@ def torch_device():
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def setup_job(threads: int = 1, seed: int | None = None, gpu: bool = True) -> "torch.device":
+def setup_job(threads: int = 1, seed: int | None = None, gpu: bool = True):
     """Claim a GPU (when asked and present), pin CPU threads, seed everything; return the torch device."""
     if gpu:
         claim_gpu()

@@ -16,10 +16,9 @@ import os
 import random
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -48,7 +47,6 @@ class HParams:
     eval_samples: int = 500
     early_stopping_patience: int = 0
     bf16: bool = True  # used on GPUs that support it
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> "HParams":
@@ -333,9 +331,3 @@ def evaluate_languages(model_dir: str, spec: dict, test_paths: dict[str, str], o
         atomic_write_json(m, out_paths[lang])
         results[lang] = m
     return results
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)

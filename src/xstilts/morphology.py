@@ -17,7 +17,6 @@ Languages written without spaces (config ``morphology.unsegmented``) get no word
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import unicodedata

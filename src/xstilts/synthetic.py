@@ -58,8 +58,6 @@ NAMES = "Maria John Anna Peter Laura Omar Yuki Ivan Sofia Lucas Amir Elena Kofi 
 # a deterministic "script" for the multiple-choice task: what the object does next after verb v
 SUCCESSOR = {v: VERBS[(i + 7) % len(VERBS)] for i, v in enumerate(VERBS)}
 
-POS_TAGS = ("DET", "ADJ", "NOUN", "PROPN", "NUM", "VERB", "PART", "ADP", "AUX", "PUNCT", "PRON")
-
 SCRIPTS = {
     "Latn": None,
     "Cyrl": dict(zip("abcdefghijklmnopqrstuvwxyz", "абцдефгхийклмнопярстуввхыз")),

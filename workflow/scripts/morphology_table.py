@@ -1,7 +1,6 @@
 """Adapter: combine per-language measures with WALS values and metadata; PC1 composite (xstilts.morphology)."""
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 

@@ -1,5 +1,4 @@
 """Adapter: assemble Δ alignment cells and run the regression ladder (xstilts.regression)."""
-import numpy as np
 import pandas as pd
 
 from xstilts.io import atomic_write_text
