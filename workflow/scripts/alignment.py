@@ -5,5 +5,5 @@ from xstilts.logs import to_file
 
 to_file(snakemake.log[0])
 arrays, layers, _ = load_embeddings(snakemake.input.embeddings)
-df = alignment_table(arrays["src"], arrays["en"], layers, snakemake.wildcards.lang, snakemake.wildcards.condition)
+df = alignment_table(arrays["src"], arrays["en"], layers, snakemake.wildcards.lang, snakemake.wildcards.condition, use_gpu=False)  # CPU: small, GPU-less job
 atomic_write_parquet(df, snakemake.output[0])

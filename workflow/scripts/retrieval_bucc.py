@@ -1,13 +1,13 @@
 """Adapter: BUCC mining on dev (sample) and test (training), dev-tuned threshold (xstilts.retrieval)."""
 import pandas as pd
-import torch
 
+from xstilts.device import setup_job
 from xstilts.io import load_embeddings, atomic_write_json
 from xstilts.logs import to_file
 from xstilts.retrieval import bucc_evaluate, bucc_split
 
 to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+setup_job(snakemake.threads)  # claims a free GPU (lock file) or respects SLURM's CUDA_VISIBLE_DEVICES
 b = snakemake.params.bucc
 lang = snakemake.wildcards.lang
 cands, gold, backend, secs = {}, {}, None, 0.0
