@@ -12,12 +12,11 @@ Checkpoints are written to a temporary directory and renamed into place when com
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
-import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -25,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from transformers import AutoModel, AutoTokenizer, Trainer, TrainingArguments
 
-from xstilts.io import atomic_write_json
+from xstilts.io import atomic_dir, atomic_write_json
 from xstilts.tasks import get_task_type
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,9 @@ def _callbacks(hp: HParams) -> list:
     return []
 
 
-class _FeatureDataset(torch.utils.data.Dataset):
+class FeatureDataset(torch.utils.data.Dataset):
+    """A list of feature dicts as a map-style dataset for Trainer."""
+
     def __init__(self, feats: list[dict]):
         self.feats = feats
 
@@ -116,27 +117,6 @@ class _FeatureDataset(torch.utils.data.Dataset):
 def _strip(feats: list[dict]) -> list[dict]:
     keep = ("input_ids", "labels", "start_positions", "end_positions")
     return [{k: v for k, v in f.items() if k in keep} for f in feats]
-
-
-class _atomic_dir:
-    """Write a directory under a temporary name; rename into place on success."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            if self.path.exists():
-                shutil.rmtree(self.path)
-            os.replace(self.tmp, self.path)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
 
 
 def with_labels(spec: dict, train: pd.DataFrame) -> dict:
@@ -157,10 +137,10 @@ def train_task(init_dir: str, spec: dict, hp: HParams, train_path: str, valid_pa
     eval_ds = None
     if hp.eval_every and valid_path:
         valid = load_split(valid_path, hp.eval_samples, seed)
-        eval_ds = _FeatureDataset(_strip(tt.featurize(valid, tokenizer, spec)))
+        eval_ds = FeatureDataset(_strip(tt.featurize(valid, tokenizer, spec)))
     with tempfile.TemporaryDirectory() as scratch:
         trainer = Trainer(model=model, args=_training_args(hp, scratch, seed, eval_ds is not None),
-                          data_collator=tt.collate(tokenizer), train_dataset=_FeatureDataset(feats), eval_dataset=eval_ds,
+                          data_collator=tt.collate(tokenizer), train_dataset=FeatureDataset(feats), eval_dataset=eval_ds,
                           callbacks=_callbacks(hp))
         result = trainer.train()
     log.info("trained %s: %s", spec["type"], result.metrics)
@@ -169,13 +149,13 @@ def train_task(init_dir: str, spec: dict, hp: HParams, train_path: str, valid_pa
 
 def save_encoder(model, tokenizer, out_dir: str | os.PathLike) -> None:
     """Save the encoder alone (no task head) with the tokenizer, atomically."""
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         model.base_model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
 
 
 def save_task_model(model, tokenizer, out_dir: str | os.PathLike) -> None:
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
 
@@ -258,7 +238,7 @@ class _MTBatchSampler(torch.utils.data.Sampler):
             yield [self.offsets[t] + i for i in idx]
 
     def __len__(self):
-        return len(proportional_batches(self.sizes, self.batch_size, self.seed, self.cap))
+        return sum(math.ceil(min(n, self.cap or n) / self.batch_size) for n in self.sizes)
 
 
 class MultiTaskTrainer(Trainer):
@@ -296,14 +276,14 @@ def run_multitask(init_dir, specs: dict[str, dict], hp: HParams, train_paths: di
 
     sampler = _MTBatchSampler(sizes, offsets, hp.batch_size, seed, cap)
     with tempfile.TemporaryDirectory() as scratch:
-        trainer = MultiTaskTrainer(model=model, args=_training_args(hp, scratch, seed, False), train_dataset=_FeatureDataset(feats),
+        trainer = MultiTaskTrainer(model=model, args=_training_args(hp, scratch, seed, False), train_dataset=FeatureDataset(feats),
                                    data_collator=collate, mt_sampler=sampler, mt_collate=collate)
         result = trainer.train()
     metrics = {"train": result.metrics, "tasks": names, "train_sizes": dict(zip(names, sizes)), "cap": cap}
     if valid_paths:
         metrics["validation"] = {n: validate(m, tokenizer, specs[n], valid_paths[n], hp.batch_size, hp.eval_samples)
                                  for n, m in zip(names, model.heads)}
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         model.encoder.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     atomic_write_json(metrics, metrics_path)

@@ -112,9 +112,9 @@ def ws_info(tokens: list[str], seed: int) -> float:
     return ratio(masked) - ratio(text)
 
 
-def subword_stats(words: list[str], tokenize) -> tuple[float, float]:
-    """(fertility, share of continued words) for a list of words and a word -> pieces function."""
-    pieces = [len(tokenize(w)) for w in words]
+def subword_stats(words: list[str], n_pieces) -> tuple[float, float]:
+    """(fertility, share of continued words) for a list of words and a word -> number-of-pieces function."""
+    pieces = [n_pieces(w) for w in words]
     return float(np.mean(pieces)), float(np.mean([p >= 2 for p in pieces]))
 
 
@@ -132,10 +132,10 @@ def corpus_measures(sentences: list[str], english: list[str], tokenize, sample_s
     per: dict[str, list[float]] = {m: [] for m in WORD_MEASURES}
     cache: dict[str, int] = {}
 
-    def n_pieces(w: str) -> list:
+    def n_pieces(w: str) -> int:  # each word type is tokenised once across samples
         if w not in cache:
             cache[w] = len(tokenize(w))
-        return [None] * cache[w]
+        return cache[w]
 
     for r in range(repeats):
         toks = sample_tokens(sentences, sample_size, seed + r)

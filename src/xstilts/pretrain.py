@@ -24,8 +24,8 @@ from transformers import (
     XLMRobertaForMaskedLM,
 )
 
-from xstilts.finetune import _atomic_dir, _FeatureDataset
-from xstilts.io import atomic_write_json
+from xstilts.finetune import FeatureDataset
+from xstilts.io import atomic_dir, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_dir: str | Path) -> P
                                                       trim_offsets=False, add_prefix_space=False)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
                                    unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=512)
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         fast.save_pretrained(tmp)
     return fast
 
@@ -85,9 +85,9 @@ def pretrain_mlm(texts: list[str], tokenizer_dir: str, arch: dict, hp: dict, out
             save_strategy="no", eval_strategy="no", logging_steps=100, report_to="none", disable_tqdm=True,
             remove_unused_columns=False, dataloader_num_workers=0,
         )
-        trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=_FeatureDataset(feats))
+        trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=FeatureDataset(feats))
         result = trainer.train()
-    with _atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp:
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     metrics = {"train": result.metrics, "n_sequences": len(feats), "n_parameters": sum(p.numel() for p in model.parameters()),

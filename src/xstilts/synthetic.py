@@ -269,9 +269,6 @@ def _copy(f: Frame, **kw) -> Frame:
     return Frame(**d)
 
 
-NLI_LABELS = ("entailment", "neutral", "contradiction")
-
-
 def nli_example(rng: random.Random) -> tuple[Frame, Frame, int]:
     """Premise/hypothesis frames whose label follows from the edit: dropping a modifier is entailed, adding one is
     neutral, flipping polarity or changing the verb contradicts."""
