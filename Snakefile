@@ -10,6 +10,9 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+
+report: "workflow/report/workflow.rst"
+
 if not config:
 
     configfile: "config/config.yaml"

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from xstilts import alignment as A
+from xstilts import retrieval as R
 
 
 def test_cka_invariances():
@@ -24,8 +25,8 @@ def test_centering_recovers_alignment_under_language_offsets():
     x = z + 0.3 * rng.standard_normal((100, 32)) + 6.0 * rng.standard_normal(32)  # strong language-specific offset
     y = z + 0.3 * rng.standard_normal((100, 32)) + 6.0 * rng.standard_normal(32)
     m = A.measures_for_layer(x, y, use_gpu=False)
-    assert m["retrieval_centered"] > m["retrieval"]
-    assert m["retrieval_centered"] > 0.9
+    assert m["retrieval_centered_en2xx"] > m["retrieval_en2xx"]
+    assert m["retrieval_centered_mean"] > 0.9
 
 
 def test_alignment_table_is_tidy():
@@ -35,3 +36,20 @@ def test_alignment_table_is_tidy():
     assert len(df) == 3 * len(A.MEASURES)
     assert set(df.columns) == {"language", "condition", "layer", "measure", "value"}
     assert sorted(df["layer"].unique()) == [0, 2, 4]
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_rows_are_an_error_not_a_zero(value):
+    rng = np.random.default_rng(3)
+    src, en = rng.standard_normal((2, 20, 8)), rng.standard_normal((2, 20, 8))
+    src[1, 5, 2] = value
+    with pytest.raises(R.RetrievalInputError, match=r"emb/xa\.npz \(language xa, condition nli, layer 4\).*NaN or inf"):
+        A.alignment_table(src, en, [0, 4], "xa", "nli", use_gpu=False, source="emb/xa.npz")
+    with pytest.raises(R.RetrievalInputError, match="CKA-input"):
+        A.measures_for_layer(src[1], en[1], use_gpu=False, name="CKA-input")
+
+
+def test_sides_of_different_length_are_an_error():
+    rng = np.random.default_rng(4)
+    with pytest.raises(R.RetrievalInputError, match=r"xb\.npz: the sides differ in length \(20 vs 19\)"):
+        A.measures_for_layer(rng.standard_normal((20, 8)), rng.standard_normal((19, 8)), use_gpu=False, name="xb.npz")

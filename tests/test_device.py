@@ -31,3 +31,102 @@ def test_concurrent_jobs_get_distinct_devices(tmp_path, no_cvd):
     outs = [p.communicate(timeout=60)[0].strip() for p in procs]
     assert sorted(outs[:3]) in (["0", "0", "1"], ["0", "1", "1"])  # the third waits for a device to free up
     assert len(set(outs)) == 2
+
+
+def test_claim_is_released_when_the_job_is_killed(tmp_path, no_cvd):
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import time; from xstilts.device import claim_gpu; "
+            f"print(claim_gpu(lock_dir={str(tmp_path)!r}, n_gpus=1, timeout_s=60, poll_s=0.1), flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "0"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert device.claim_gpu(lock_dir=tmp_path, n_gpus=1, timeout_s=5, poll_s=0.1) == "0"
+
+
+# A GPU job as the workflow's: it claims a device (xstilts.device), records when it held which, then ends; job k0 is
+# killed (SIGKILL) while holding its device.
+GPU_SNAKEFILE = '''
+rule all:
+    input: expand("out/{k}.txt", k=[f"k{i}" for i in range(config["jobs"])])
+
+rule gpu_job:
+    output: "out/{k}.txt"
+    resources: gpu=1
+    script: "gpu_job.py"
+'''
+GPU_JOB = '''
+import os, signal, time
+from xstilts.device import claim_gpu
+dev = claim_gpu(timeout_s=120, poll_s=0.1)
+t0 = time.time()
+if snakemake.wildcards.k == "k0":
+    with open("killed.txt", "w") as f:
+        f.write(f"{dev} {t0}\\n")
+    os.kill(os.getpid(), signal.SIGKILL)
+time.sleep(1.5)
+with open(snakemake.output[0], "w") as f:
+    f.write(f"{dev} {t0} {time.time()}\\n")
+'''
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_resources_gpu_n_runs_n_jobs_at_once_on_n_distinct_devices(tmp_path, n):
+    """`--resources gpu=N` with a fake nvidia-smi reporting N GPUs: N jobs at once, on N distinct devices, each device
+    free again when its job ends, also when the job is killed."""
+    import subprocess
+
+    from minidemo import fake_nvidia_smi
+
+    (tmp_path / "Snakefile").write_text(GPU_SNAKEFILE)
+    (tmp_path / "gpu_job.py").write_text(GPU_JOB)
+    fake_nvidia_smi(tmp_path / "bin", n)
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(PATH=f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}", XSTILTS_GPU_LOCK_DIR=str(tmp_path / "locks"))
+    jobs = 3 * n + 1
+    r = subprocess.run(["snakemake", "--cores", str(2 * n), "--resources", f"gpu={n}", "--keep-going", "--config",
+                        f"jobs={jobs}"], cwd=tmp_path, env=env, check=False, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "k0" in r.stdout + r.stderr  # the killed job fails; --keep-going runs the others
+    spans = []
+    for p in sorted((tmp_path / "out").glob("*.txt")):
+        dev, start, end = p.read_text().split()
+        spans.append((dev, float(start), float(end)))
+    assert len(spans) == jobs - 1
+    devices = {d for d, _, _ in spans}
+    assert devices == {str(i) for i in range(n)}, devices
+    peak = max(sum(1 for _, s, e in spans if s <= t < e) for _, t, _ in spans)
+    assert peak == n, f"at most {peak} GPU jobs ran at once"
+    for i, (da, sa, ea) in enumerate(spans):
+        for db, sb, eb in spans[i + 1:]:
+            if sa < eb and sb < ea:
+                assert da != db, "two jobs held one device at once"
+    killed_dev, killed_t = (tmp_path / "killed.txt").read_text().split()
+    assert any(d == killed_dev and s > float(killed_t) for d, s, _ in spans), "the killed job's device was never reused"
+    for i in range(n):  # every claim is released: each device can be claimed now
+        assert device.claim_gpu(lock_dir=tmp_path / "locks", n_gpus=i + 1, timeout_s=1, poll_s=0.1) is not None
+        os.environ.pop("CUDA_VISIBLE_DEVICES")
+    device._HELD.clear()
+
+
+@pytest.mark.slow
+def test_workflow_gpu_jobs_claim_devices_locally(tmp_path_factory):
+    """The mini demo run (tests/minidemo.py: two fake GPUs, --resources gpu=2): every GPU rule's job logged a claimed
+    device among the two, and no claim outlived its job."""
+    import re
+
+    from minidemo import N_GPUS, mini_demo
+
+    project = mini_demo(tmp_path_factory)
+    lines = [m for p in (project / "logs").rglob("*.log")
+             for m in re.finditer(r"xstilts\.device: CUDA_VISIBLE_DEVICES=(\S+) \(([^)]*)\)", p.read_text(errors="replace"))]
+    assert lines and all(m.group(2) == "claimed lock" and m.group(1) in {str(i) for i in range(N_GPUS)} for m in lines), \
+        [m.group(0) for m in lines][:5]
+    assert {m.group(1) for m in lines} == {str(i) for i in range(N_GPUS)}
+    import fcntl
+
+    for lock in (project / "gpu-locks").glob("*.lock"):
+        with open(lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if a claim outlived its job

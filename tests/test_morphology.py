@@ -146,3 +146,30 @@ def test_wals_preferred_code_wins(tmp_path):
 def test_missing_cldf_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="values.csv"):
         M.read_cldf(tmp_path)
+
+
+def test_one_sample_size_every_language_supports():
+    available = {"de": 9096, "te": 980, "jv": 1069}
+    auto = M.choose_sample_size(available, "auto", 0.8)
+    assert auto["sample_size"] == 750 and auto["bounded_by"] == "te" and "auto" in auto["policy"]
+    assert M.choose_sample_size(available, 900)["sample_size"] == 900
+    with pytest.raises(ValueError, match=r"config key 'morphology.sample_tokens': 1000 .* \{'te': 980\} have fewer"):
+        M.choose_sample_size(available, 1000)
+    with pytest.raises(ValueError, match="no segmented language"):
+        M.choose_sample_size({}, "auto")
+
+
+def test_sample_tokens_schema_accepts_auto_only_as_string():
+    from pathlib import Path
+
+    import yaml
+
+    from xstilts.config import ConfigError, validate_config
+
+    schema = Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"
+    base = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/demo.yaml").read_text())
+    for ok in ("auto", 500):
+        cfg = {**base, "morphology": {**base["morphology"], "sample_tokens": ok}}
+        assert validate_config(cfg, schema)["morphology"]["sample_tokens"] == ok
+    with pytest.raises(ConfigError, match="morphology.sample_tokens"):
+        validate_config({**base, "morphology": {**base["morphology"], "sample_tokens": "many"}}, schema)

@@ -69,7 +69,9 @@ def test_holm_bh_and_ladder_shapes():
     fl = pooled[(pooled.model == "freedman_lane") & (pooled.predictor != "composite")]
     assert (fl["p_holm"] >= fl["p"] - 1e-12).all() and (fl["p_bh"] >= fl["p"] - 1e-12).all()
     assert set(res["per_condition"]["condition"]) == set(cells["condition"])
-    assert set(pooled["model"]) >= {"spearman", "ols_hc3", "freedman_lane", "cluster_boot", "mixed"}
+    assert set(pooled["model"]) >= {"spearman_unadjusted", "partial_spearman", "ols_hc3", "freedman_lane", "cluster_boot", "mixed"}
+    assert (pooled.loc[pooled.model == "spearman_unadjusted", "controls"] == "none").all()
+    assert (pooled.loc[pooled.model == "partial_spearman", "controls"] == "log_gib").all()
     assert (res["low_resource"]["subset"] == "low_resource").all()
     diag = res["diagnostics"].set_index(["diagnostic", "variable"])["value"]
     assert diag[("n_languages", "composite")] == 36
@@ -79,3 +81,52 @@ def test_degenerate_inputs_are_reported_not_fatal():
     lang = pd.DataFrame({"composite": [1.0, 2.0, 3.0], "delta": [0.1, 0.2, 0.1], "log_gib": [1.0, 2.0, 1.5]})
     assert "too few" in G.ols_hc3(lang, "composite", "delta", ["log_gib"])["status"]
     assert np.isnan(G.spearman(lang, "composite", "delta", 10, 0)["estimate"])
+
+
+def test_partial_spearman_equals_the_precision_matrix_formula():
+    """Independent route: partial r of the ranks = −P_xy / √(P_xx P_yy), P = inverse rank-correlation matrix."""
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"m": rng.standard_normal(30), "g": rng.standard_normal(30), "s": rng.standard_normal(30)})
+    d["delta"] = 0.5 * d["m"] + d["g"] + 0.3 * rng.standard_normal(30)
+    r = G.partial_spearman(d, "m", "delta", ["g", "s"], n_boot=50, seed=0)
+    ranks = np.column_stack([stats.rankdata(d[c]) for c in ("m", "delta", "g", "s")])
+    P = np.linalg.inv(np.corrcoef(ranks, rowvar=False))
+    want = -P[0, 1] / np.sqrt(P[0, 0] * P[1, 1])
+    assert r["estimate"] == pytest.approx(want, abs=1e-10)
+    t = want * np.sqrt((30 - 4) / (1 - want**2))
+    assert r["p"] == pytest.approx(2 * stats.t.sf(abs(t), 26), rel=1e-8)
+    assert r["ci_low"] <= r["estimate"] <= r["ci_high"]
+    # without controls it is the plain Spearman
+    assert G.partial_spearman(d, "m", "delta", [], 10, 0)["estimate"] == pytest.approx(G.spearman(d, "m", "delta", 10, 0)["estimate"])
+
+
+def test_partial_spearman_holds_its_size_where_the_unadjusted_one_does_not():
+    """β = 0 with a resource confounder: the unadjusted Spearman rejects far too often, the partial one does not."""
+    sims = [language_level(simulate(20_000 + s, 0.0)) for s in range(300)]
+    unadj = np.mean([G.spearman(d, "composite", "delta", 10, 0)["p"] < 0.05 for d in sims])
+    part = np.mean([G.partial_spearman(d, "composite", "delta", ["log_gib"], 10, 0)["p"] < 0.05 for d in sims])
+    print(f"rejection under the null: unadjusted {unadj:.3f}, partial {part:.3f}")
+    assert unadj > 0.2
+    assert part <= 0.09
+
+
+def test_build_cells_refuses_non_finite_alignment_and_resolves_the_layer_one_way():
+    rows = []
+    for lang in ("xa", "xb"):
+        for cond in ("base", "nli"):
+            for layer in (0, 1, 2):
+                rows.append({"language": lang, "condition": cond, "layer": layer, "measure": "retrieval_en2xx", "value": 0.5})
+    align = pd.DataFrame(rows)
+    meta = pd.DataFrame({"cc100_gib": [1.0, 2.0], "script": ["Latn", "Latn"], "family": ["F", "G"]}, index=["xa", "xb"])
+    morph = pd.DataFrame({"composite": [0.1, 0.2]}, index=pd.Index(["xa", "xb"], name="language"))
+    cells, _ = G.build_cells(align, morph, meta, "retrieval_en2xx", -1, "en", 1.5)
+    assert len(cells) == 2
+    with pytest.raises(ValueError, match="retrieval.layer.*not among the stored analysis layers"):
+        G.build_cells(align, morph, meta, "retrieval_en2xx", 5, "en", 1.5)
+    with pytest.raises(ValueError, match="regression.outcome"):
+        G.build_cells(align, morph, meta, "cka", 0, "en", 1.5)
+    align.loc[3, "value"] = np.nan
+    with pytest.raises(ValueError, match=r"non-finite retrieval_en2xx for language xa, condition nli, layer 0"):
+        G.build_cells(align, morph, meta, "retrieval_en2xx", 0, "en", 1.5)

@@ -2,9 +2,14 @@
 import pandas as pd
 import pytest
 import torch
-from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaForMaskedLM
+from transformers import (
+    PreTrainedTokenizerFast,
+    XLMRobertaConfig,
+    XLMRobertaForMaskedLM,
+)
 
 from xstilts import finetune as F
+from xstilts import multitask as MT
 from xstilts import tasks as T
 from xstilts.pretrain import train_tokenizer
 
@@ -52,9 +57,11 @@ def test_tagging_labels_first_subtoken_only(tiny_model):
 
 
 def test_squad_metric():
-    assert T.squad_f1("the Big Dog", "big dog") == 1.0
-    assert T.squad_f1("big cat", "big dog") == pytest.approx(0.5)
-    assert T.normalize_answer("The  cat!") == "cat"
+    from xstilts import qa_metrics as Q
+
+    assert Q.f1("the Big Dog", "big dog") == 1.0
+    assert Q.f1("big cat", "big dog") == pytest.approx(0.5)
+    assert Q.normalize_squad("The  cat!") == "cat"
 
 
 @pytest.mark.parametrize("kind, spec, row", [
@@ -65,29 +72,35 @@ def test_squad_metric():
      {"tokens": ["the", "dog", "sees", "Maria", "."], "tags": ["DET", "NOUN", "VERB", "PROPN", "PUNCT"]}),
 ])
 def test_every_type_trains_saves_and_evaluates(tmp_path, tiny_model, kind, spec, row):
+    from xstilts.evaluate import evaluate_languages
+    from xstilts.features import featurize_split
+
     spec = {"type": kind, **spec}
     df = pd.DataFrame([row] * 64)
     df.to_parquet(tmp_path / "train.parquet")
     df.head(8).to_parquet(tmp_path / "valid.parquet")
+    featurize_split(tmp_path / "train.parquet", tiny_model, spec, tmp_path / "feats.parquet")
     hp = F.HParams(learning_rate=5e-3, epochs=3, batch_size=16)
-    m = F.run_intermediate(tiny_model, spec, hp, str(tmp_path / "train.parquet"), str(tmp_path / "valid.parquet"), tmp_path / "enc",
-                           tmp_path / "m.json", seed=0)
-    assert (tmp_path / "enc" / "config.json").exists() and T.get_task_type(kind).main_metric in m["validation"]
+    metric = T.main_metric(spec)
+    m = F.run_intermediate(tiny_model, str(tmp_path / "feats.parquet"), hp, str(tmp_path / "valid.parquet"), tmp_path / "enc",
+                           tmp_path / "m.json", 0, ckpt_dir=tmp_path / "ck1")
+    assert (tmp_path / "enc" / "config.json").exists() and metric in m["validation"]
     # the saved encoder seeds a target model of any other type (encoder only, fresh head)
-    out = F.run_target(str(tmp_path / "enc"), spec, hp, str(tmp_path / "train.parquet"), str(tmp_path / "valid.parquet"), tmp_path / "tgt",
-                       tmp_path / "t.json", seed=0)
-    score = out["validation_en"][T.get_task_type(kind).main_metric]
+    featurize_split(tmp_path / "train.parquet", tmp_path / "enc", spec, tmp_path / "feats_t.parquet")
+    out = F.run_target(str(tmp_path / "enc"), str(tmp_path / "feats_t.parquet"), hp, str(tmp_path / "valid.parquet"), tmp_path / "tgt",
+                       tmp_path / "t.json", 0, ckpt_dir=tmp_path / "ck2")
+    score = out["validation_en"][metric]
     assert score >= 0.99  # one repeated example: learnable to perfection
-    res = F.evaluate_languages(str(tmp_path / "tgt"), spec, {"xx": str(tmp_path / "valid.parquet")}, {"xx": str(tmp_path / "s.json")}, 8,
-                               torch.device("cpu"), {"target": "t"})
+    res = evaluate_languages(str(tmp_path / "tgt"), spec, {"xx": str(tmp_path / "valid.parquet")}, {"xx": str(tmp_path / "s.json")}, 8,
+                             torch.device("cpu"), {"target": "t"})
     assert res["xx"]["score"] == pytest.approx(score)
 
 
 def test_multitask_sampler_is_proportional_and_homogeneous():
-    plan = F.proportional_batches([300, 100], 10, seed=0)
+    plan = MT.proportional_batches([300, 100], 10, seed=0)
     assert sum(1 for t, _ in plan if t == 0) == 30 and sum(1 for t, _ in plan if t == 1) == 10
     assert all(max(idx) < (300 if t == 0 else 100) for t, idx in plan)
-    capped = F.proportional_batches([300, 100], 10, seed=0, cap=50)
+    capped = MT.proportional_batches([300, 100], 10, seed=0, cap=50)
     assert sum(1 for t, _ in capped if t == 0) == 5
 
 
@@ -96,7 +109,11 @@ def test_multitask_shares_one_encoder(tmp_path, tiny_model):
              "mc": {"type": "multiple_choice", "max_seq_length": 32}}
     pd.DataFrame([{"sentence1": "the dog", "sentence2": "a cat", "label": 1}] * 40).to_parquet(tmp_path / "nli.parquet")
     pd.DataFrame([{"context": "the dog", "endings": ["a", "b"], "label": 0}] * 20).to_parquet(tmp_path / "mc.parquet")
-    m = F.run_multitask(tiny_model, specs, F.HParams(learning_rate=1e-3, epochs=1, batch_size=8),
-                        {"nli": str(tmp_path / "nli.parquet"), "mc": str(tmp_path / "mc.parquet")}, tmp_path / "mt", tmp_path / "mt.json", seed=0)
+    from xstilts.features import featurize_split
+
+    for n, spec in specs.items():
+        featurize_split(tmp_path / f"{n}.parquet", tiny_model, spec, tmp_path / f"{n}_feats.parquet")
+    m = MT.run_multitask(tiny_model, {n: str(tmp_path / f"{n}_feats.parquet") for n in specs}, F.HParams(learning_rate=1e-3, epochs=1, batch_size=8),
+                        tmp_path / "mt", tmp_path / "mt.json", 0, tasks=list(specs), ckpt_dir=tmp_path / "ck")
     assert m["train_sizes"] == {"nli": 40, "mc": 20}
     assert (tmp_path / "mt" / "config.json").exists()

@@ -76,18 +76,6 @@ def test_full_study_dag_builds_offline(tmp_path):
     assert c["alignment"] == 36 * 11
 
 
-def test_real_source_rule_fails_clearly(tmp_path):
-    import sys
-
-    code = ("from xstilts.data import download; "
-            "download('download_tatoeba', {'id': 'google/xtreme', 'revision': 'unpinned'}, 'retrieval.tatoeba.hub', {'x': 'y'})")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode != 0 and "retrieval.tatoeba.hub.revision" in r.stderr
-    code = code.replace("'unpinned'", "'" + "a" * 40 + "'")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode != 0 and "not implemented yet" in r.stderr
-
-
 @pytest.mark.slow
 def test_two_fresh_runs_give_identical_score_tables(demo_run, tmp_path):
     rc, out = smk(tmp_path)
@@ -95,3 +83,31 @@ def test_two_fresh_runs_give_identical_score_tables(demo_run, tmp_path):
     for f in ["tables/target_scores.csv", "tables/tatoeba.csv", "tables/bucc.csv", "tables/target_summary.csv", "regression/cells.csv",
               "regression/pooled.csv", "morphology/table.csv"]:
         assert (tmp_path / "results" / f).read_bytes() == (demo_run / "results" / f).read_bytes(), f
+
+
+@pytest.mark.slow
+def test_readme_rerun_one_language_commands_schedule_exactly_the_promised_jobs(tmp_path_factory):
+    """The README's 'Rerun one language' commands, run as written (bash, in a copy of the project whose
+    config/demo.yaml is the mini config with the demo's language codes, after a complete run: tests/minidemo.py)."""
+    import minidemo
+    from scratch import readme_commands
+
+    project = minidemo.mini_demo(tmp_path_factory)
+    cmds = readme_commands("## Rerun one language")
+    target = project / "results/retrieval/tatoeba/nli/xc.json"
+    conditions = len(list(project.glob("results/retrieval/tatoeba/*/xc.json")))
+    assert conditions >= 3
+    promised = [{"tatoeba": 1}, {"tatoeba": 1}, {"tatoeba": conditions}, {"report": 1, "all": 1}]
+    assert len(cmds) == len(promised), cmds
+    before = target.read_text()
+    target.unlink()  # the first command is for a deleted or missing result
+    for cmd, jobs in zip(cmds, promised):
+        r = subprocess.run(["bash", "-c", cmd], cwd=project, env=minidemo.env(project), capture_output=True, text=True,
+                           timeout=900)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, (cmd, out[-3000:])
+        assert job_counts(out) == jobs, (cmd, job_counts(out), out[-2000:])
+    assert target.read_text() == before
+    r = subprocess.run(["snakemake", "-n", "--cores", "all", "--configfile", "config/demo.yaml"], cwd=project,
+                       env=minidemo.env(project), capture_output=True, text=True, timeout=300)
+    assert "Nothing to be done" in r.stdout + r.stderr

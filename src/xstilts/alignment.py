@@ -1,10 +1,13 @@
 """Alignment measures on parallel sentence embeddings (rows of X and Y are translations).
 
-* ``retrieval``: accuracy@1, mean of both directions (cosine);
-* ``retrieval_centered``: the same after subtracting each language's mean vector (language neutrality,
-  Libovický et al. 2020);
+* ``retrieval_en2xx`` / ``retrieval_xx2en`` / ``retrieval_mean``: Tatoeba accuracy@1 with English queries (the
+  XTREME/jiant headline), with non-English queries, and the mean of both (cosine; ties: lower index);
+* ``retrieval_centered_en2xx`` / ``retrieval_centered_mean``: the same after subtracting each language's mean
+  vector (language neutrality, Libovický et al. 2020);
 * ``cka``: linear CKA (Kornblith et al. 2019) between the two representation matrices;
 * ``cosine_gap``: mean cosine of translation pairs minus mean cosine of non-translation pairs.
+
+Non-finite or mismatched embeddings are an error naming the input (never a 0.0 that looks like a measurement).
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xstilts.retrieval import l2_normalize, tatoeba_scores
+from xstilts.retrieval import (
+    RetrievalInputError,
+    check_pair,
+    l2_normalize,
+    tatoeba_scores,
+)
 
-MEASURES = ("retrieval", "retrieval_centered", "cka", "cosine_gap")
+MEASURES = ("retrieval_en2xx", "retrieval_xx2en", "retrieval_mean", "retrieval_centered_en2xx", "retrieval_centered_mean", "cka",
+            "cosine_gap")
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -38,22 +47,35 @@ def cosine_gap(x: np.ndarray, y: np.ndarray) -> float:
     return diag - off
 
 
-def measures_for_layer(x: np.ndarray, y: np.ndarray, use_gpu: bool | None = None) -> dict[str, float]:
-    plain = tatoeba_scores(x, y, use_gpu)
-    centred = tatoeba_scores(x - x.mean(0), y - y.mean(0), use_gpu)
+def check_parallel(x: np.ndarray, y: np.ndarray, name: str) -> None:
+    """Finite, non-empty, same dimension and the same number of rows (translation pairs)."""
+    check_pair(x, y, f"{name} (non-English side)", f"{name} (English side)")
+    if len(x) != len(y):
+        raise RetrievalInputError(f"{name}: the sides differ in length ({len(x)} vs {len(y)}); alignment needs translation pairs")
+
+
+def measures_for_layer(x: np.ndarray, y: np.ndarray, use_gpu: bool | None = None, name: str = "alignment") -> dict[str, float]:
+    check_parallel(x, y, name)
+    plain = tatoeba_scores(x, y, use_gpu, name=name)
+    centred = tatoeba_scores(x - x.mean(0), y - y.mean(0), use_gpu, name=f"{name} (mean-centred)")
     return {
-        "retrieval": plain["acc_mean"],
-        "retrieval_centered": centred["acc_mean"],
+        "retrieval_en2xx": plain["acc_en2xx"],
+        "retrieval_xx2en": plain["acc_xx2en"],
+        "retrieval_mean": plain["acc_mean"],
+        "retrieval_centered_en2xx": centred["acc_en2xx"],
+        "retrieval_centered_mean": centred["acc_mean"],
         "cka": linear_cka(x, y),
         "cosine_gap": cosine_gap(x, y),
     }
 
 
 def alignment_table(src: np.ndarray, en: np.ndarray, layers: list[int], language: str, condition: str,
-                    use_gpu: bool | None = None) -> pd.DataFrame:
-    """Tidy table (language, condition, layer, measure, value) over every stored layer."""
+                    use_gpu: bool | None = None, source: str = "embeddings") -> pd.DataFrame:
+    """Tidy table (language, condition, layer, measure, value) over every stored layer (``source`` names the
+    embeddings file in errors)."""
     rows = []
     for li, layer in enumerate(layers):
-        for measure, value in measures_for_layer(src[li], en[li], use_gpu).items():
+        name = f"{source} (language {language}, condition {condition}, layer {layer})"
+        for measure, value in measures_for_layer(src[li], en[li], use_gpu, name=name).items():
             rows.append({"language": language, "condition": condition, "layer": int(layer), "measure": measure, "value": value})
     return pd.DataFrame(rows)

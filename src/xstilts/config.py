@@ -12,6 +12,8 @@ import pandas as pd
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from xstilts.qa_metrics import MLQA_ARTICLES
+
 RESERVED_CONDITIONS = ("base", "multitask")
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -67,8 +69,28 @@ def conditions(config: dict) -> list[str]:
     return out
 
 
+# the keys of config["retrieval"] that an embedding job reads; it receives exactly these (xstilts.embed)
+EMBEDDING_SETTINGS = ("pooling", "max_length", "batch_tokens", "store_dtype", "embed_precision")
+
+
+def embedding_settings(config: dict) -> dict:
+    """The embedding settings only: a change to retrieval.bucc.* or retrieval.layer reruns no embedding job."""
+    return {k: config["retrieval"][k] for k in EMBEDDING_SETTINGS}
+
+
+def bucc_mining_settings(config: dict) -> dict:
+    """What a BUCC mining job reads (not the language list or the hub source)."""
+    return {k: config["retrieval"]["bucc"][k] for k in ("k", "engine", "precision", "duplicates")}
+
+
 def multitask_tasks(config: dict) -> list[str]:
-    return list(config["multitask"]["tasks"]) or list(config["intermediate_tasks"])
+    """The multi-task model's member tasks, as listed in the config (never implied)."""
+    return list(config["multitask"]["tasks"])
+
+
+def training_runtime(config: dict) -> dict:
+    """How training jobs run (checkpoint interval, retention, torch.compile): no effect on results."""
+    return dict(config["training"])
 
 
 def known_languages(config: dict) -> set[str]:
@@ -104,12 +126,32 @@ def check_semantics(config: dict) -> None:
     for t in config["multitask"]["tasks"]:
         if t not in config["intermediate_tasks"]:
             problems.append(f"config key 'multitask.tasks': '{t}' is not an intermediate task")
+    if config["multitask"]["enabled"] and not config["multitask"]["tasks"]:
+        problems.append("config key 'multitask.tasks': list the multi-task model's member tasks explicitly "
+                        f"(e.g. {list(config['intermediate_tasks'])}), or set multitask.enabled: false")
+    if len(set(config["multitask"]["tasks"])) != len(config["multitask"]["tasks"]):
+        problems.append("config key 'multitask.tasks': a task is listed twice")
     for group in ("intermediate_tasks", "targets"):
         for t, spec in config[group].items():
             if spec["type"] == "span_qa" and 2 * spec["doc_stride"] >= spec["max_seq_length"]:
                 problems.append(f"config key '{group}.{t}.doc_stride': {spec['doc_stride']} must be below half of max_seq_length ({spec['max_seq_length']})")
             if spec["type"] == "pair_classification" and not spec["labels"]:
                 problems.append(f"config key '{group}.{t}.labels': a {spec['type']} task needs its label list")
+            if spec["type"] == "tagging" and not (spec["labels"] or spec["labels_file"]):
+                problems.append(f"config key '{group}.{t}.labels': a tagging task needs its fixed label set (labels or labels_file), "
+                                "it is never taken from the training data")
+            if spec["type"] == "span_qa" and spec["qa_metric"] == "mlqa":
+                for lang in spec["languages"]:
+                    if lang not in MLQA_ARTICLES:
+                        problems.append(f"config key '{group}.{t}.languages': qa_metric mlqa has no normalisation for '{lang}' "
+                                        f"(MLQA languages: {sorted(MLQA_ARTICLES)})")
+    r = config["retrieval"]
+    if isinstance(r["analysis_layers"], list) and r["analysis_layers"] and min(r["analysis_layers"]) >= 0:
+        stored = r["analysis_layers"]
+        if r["layer"] >= 0 and r["layer"] not in stored:
+            problems.append(f"config key 'retrieval.layer': {r['layer']} is not among retrieval.analysis_layers {stored}")
+        if r["layer"] < 0 and -r["layer"] > len(set(stored)):
+            problems.append(f"config key 'retrieval.layer': {r['layer']} reaches below the {len(set(stored))} analysis layers {stored}")
     missing_in_tatoeba = sorted(set(config["languages"]) - set(config["retrieval"]["tatoeba"]["languages"]))
     if missing_in_tatoeba:
         problems.append(f"config key 'languages': {missing_in_tatoeba} have no Tatoeba data (retrieval.tatoeba.languages), so no alignment outcome")

@@ -2,7 +2,11 @@
 
 * The model is loaded once per job; a job embeds many sentence sets (all languages of one condition).
 * Sentences are sorted by length and cut into token-budget batches with dynamic padding (no padding to the
-  maximum length), run under ``torch.inference_mode`` with bf16/fp16 autocast on GPU.
+  maximum length), run under ``torch.inference_mode``.
+* Precision (``retrieval.embed_precision``): ``float32`` is the reference path (what XTREME/jiant compute);
+  ``bfloat16``/``float16`` run the encoder under autocast (faster on GPUs; bf16 also on CPU).  Pooling is always
+  accumulated in float32.  Its effect on Tatoeba accuracy is measured in bench/NOTES.md.
+* Every pooled vector is checked: a NaN/inf is an error naming the set (language/split) and side.
 * Pooling: ``mean`` over the attention mask including ``<s>``/``</s>`` (XTREME/jiant), ``mean_skip_special``,
   or ``cls``.  Layer indices follow ``hidden_states``: 0 is the embedding layer, *i* the output of block *i*.
 """
@@ -16,9 +20,12 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+from xstilts.config import EMBEDDING_SETTINGS
 from xstilts.io import atomic_save_npz
+from xstilts.retrieval import resolve_main_layer
 
 POOLINGS = ("mean", "mean_skip_special", "cls")
+PRECISIONS = ("float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -27,9 +34,11 @@ class Embedder:
     device: torch.device
     max_length: int = 512
     batch_tokens: int = 16384
-    autocast_dtype: str = "bfloat16"  # used on CUDA only
+    precision: str = "float32"  # float32: reference path; bfloat16/float16: autocast
 
     def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"config key 'retrieval.embed_precision': {self.precision!r} not in {PRECISIONS}")
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         self.model = AutoModel.from_pretrained(self.model_dir, add_pooling_layer=False).to(self.device).eval()
         self.n_layers = self.model.config.num_hidden_layers
@@ -56,8 +65,8 @@ class Embedder:
         d = self.model.config.hidden_size
         out = np.zeros((len(layers), len(texts), d), dtype=np.float32)
         order = np.argsort([len(x) for x in ids], kind="stable")
-        use_amp = self.device.type == "cuda"
-        dtype = getattr(torch, self.autocast_dtype)
+        use_amp = self.precision != "float32"
+        dtype = getattr(torch, self.precision)
         pad = self.tokenizer.pad_token_id
         start = 0
         while start < len(order):
@@ -97,13 +106,34 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
     layer_idx = embedder.resolve_layers(layers)
     t0 = time.perf_counter()
     for key, sides in sets.items():
-        arrays = {side: embedder.embed(texts, layer_idx, pooling).astype(store_dtype) for side, texts in sides.items()}
-        atomic_save_npz(out_paths[key], layers=np.array(layer_idx), meta=np.array(repr({**meta, "pooling": pooling})), **arrays)
+        arrays = {}
+        for side, texts in sides.items():
+            if len(texts) == 0:
+                raise ValueError(f"{out_paths[key]}: set {key!r} side {side!r} has no sentences")
+            v = embedder.embed(texts, layer_idx, pooling).astype(store_dtype)
+            bad = ~np.isfinite(v).all(axis=2)
+            if bad.any():
+                li, row = map(int, np.argwhere(bad)[0])
+                raise ValueError(f"{out_paths[key]}: set {key!r} side {side!r}: {int(bad.sum())} non-finite sentence vectors "
+                                 f"(first: layer {layer_idx[li]}, sentence {row}) at precision {embedder.precision}, "
+                                 f"stored as {store_dtype}")
+            arrays[side] = v
+        info = {**meta, "pooling": pooling, "precision": embedder.precision, "store_dtype": store_dtype}
+        atomic_save_npz(out_paths[key], layers=np.array(layer_idx), meta=np.array(repr(info)), **arrays)
     dt = time.perf_counter() - t0
     return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx}
 
 
-def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, layers, meta: dict) -> dict:
-    """One embedding job: load the encoder once, embed every set, save one .npz per set (config ``retrieval``)."""
-    emb = Embedder(model_dir, device, settings["max_length"], settings["batch_tokens"])
+def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, layers, meta: dict,
+              main_layer: int | None = None) -> dict:
+    """One embedding job: load the encoder once, embed every set, save one .npz per set.
+
+    ``settings`` holds exactly :data:`EMBEDDING_SETTINGS`; ``layers`` is ``retrieval.analysis_layers``.  With
+    ``main_layer`` (``retrieval.layer``) only that layer is kept, resolved against the analysis layers by
+    :func:`xstilts.retrieval.resolve_main_layer` -- the same rule the Tatoeba and regression jobs apply."""
+    if set(settings) != set(EMBEDDING_SETTINGS):
+        raise ValueError(f"an embedding job reads exactly {list(EMBEDDING_SETTINGS)} of config key 'retrieval', got {sorted(settings)}")
+    emb = Embedder(model_dir, device, settings["max_length"], settings["batch_tokens"], settings["embed_precision"])
+    if main_layer is not None:
+        layers = [resolve_main_layer(main_layer, emb.resolve_layers(layers))]
     return embed_sets(emb, sets, out_paths, layers, settings["pooling"], meta, settings["store_dtype"])

@@ -1,12 +1,27 @@
-"""Fine-tuning: English intermediate tasks, the multi-task model, and target tasks (transformers ``Trainer``).
+"""Fine-tuning: English intermediate tasks and target tasks (transformers ``Trainer``), resumable.
 
 * An intermediate run trains a task model from the base encoder and saves **only the encoder** (plus the
   tokenizer): the target phase then loads the encoder and a fresh head, as jiant's ``--model_load_mode partial``.
-* The multi-task run shares one encoder across all intermediate heads and samples each batch's task in proportion
-  to its (optionally capped) training size, as jiant's ``ProportionalMultiTaskSampler``.
-* A target run trains the whole task model on English and saves it for zero-shot evaluation per language.
+* A target run trains the whole task model on English and saves it for zero-shot evaluation
+  (``xstilts.evaluate``). The multi-task model is in ``xstilts.multitask``; it uses the same training loop.
 
-Checkpoints are written to a temporary directory and renamed into place when complete.
+**Resume, never restart.** Every run checkpoints (model, optimizer, scheduler, RNG states, trainer state) into its
+own directory under ``results/`` every ``training.checkpoint_every`` optimizer steps and when the job receives
+SIGTERM or SIGUSR1 (SLURM sends one before the time limit); it then exits with status 128 + signal. A checkpoint
+counts only once its ``checkpoint_complete`` marker is written (after Trainer finished saving it), so a kill during
+saving leaves an incomplete directory that the next run deletes. The next run of the same job resumes from the
+latest complete checkpoint. The training order is a **plan** of batches fixed by the seed before training starts
+(length-grouped, ``training_plan``), read sequentially, so a resumed run sees the same batches in the same order
+and ends with the same weights and metrics as an uninterrupted one. The checkpoints are removed once the final
+model is in place (``training.keep_after_success`` keeps them).
+
+**Model selection** (``eval_every`` > 0) is on the task's main metric (accuracy, F1, …), computed by the task
+type's own scorer on a deterministic validation subset: the first ``eval_samples`` rows of the validation file,
+as jiant's ``eval_subset_num``; the subset is recorded in the metrics file. The best state is reloaded at the end.
+
+**Throughput.** Training reads pre-tokenised features (``xstilts.features``: one featurisation per task, shared by
+the 11 conditions), batches of similar length padded per batch (not to ``max_seq_length``), bf16 autocast, PyTorch
+SDPA attention and fused AdamW on GPUs; ``torch.compile`` is an option (``training.torch_compile``).
 """
 
 from __future__ import annotations
@@ -15,24 +30,29 @@ import logging
 import math
 import os
 import random
-import tempfile
-from dataclasses import dataclass
+import shutil
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 import pandas as pd
 import torch
-from torch import nn
-from torch.utils.data import DataLoader
-from transformers import AutoModel, AutoTokenizer, Trainer, TrainingArguments
+from transformers import AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_callback import ExportableState
 
-from xstilts.io import atomic_dir, atomic_write_json
-from xstilts.tasks import get_task_type
+from xstilts.io import atomic_dir, atomic_write_json, remove_stale_temps
+from xstilts.tasks import get_task_type, main_metric, read_frame, resolve_spec
 
 log = logging.getLogger(__name__)
+
+COMPLETE = "checkpoint_complete"  # written into a checkpoint directory once Trainer has finished saving it
+SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 
 
 @dataclass
 class HParams:
-    """Optimisation settings of one fine-tuning run (config: ``finetune.defaults`` overridden per task)."""
+    """Optimisation settings of one fine-tuning run (config: ``finetune_defaults`` overridden per task)."""
 
     learning_rate: float = 1e-5
     epochs: float = 3.0
@@ -46,105 +66,385 @@ class HParams:
     eval_samples: int = 500
     early_stopping_patience: int = 0
     bf16: bool = True  # used on GPUs that support it
+    group_by_length: bool = True  # batches of similar length (dynamic padding); False: plain shuffled batches
 
     @classmethod
-    def from_dict(cls, d: dict) -> "HParams":
+    def from_dict(cls, d: dict) -> HParams:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """How a run is executed, not what it computes (config: ``training``): changing these changes no result."""
+
+    checkpoint_every: int = 500  # optimizer steps between checkpoints (0: only on a signal)
+    keep_checkpoints: int = 1  # complete checkpoints kept while training (the best one is kept besides)
+    keep_after_success: bool = False  # keep the checkpoint directory once the final model is in place
+    torch_compile: bool = False  # torch.compile the model (GPU only)
+    threads: int = 1  # CPU threads the job was given (torch threads, dataloader workers)
+
+    @classmethod
+    def from_dict(cls, d: dict | None, threads: int | None = None) -> Runtime:
+        d = dict(d or {})
+        if threads is not None:
+            d["threads"] = int(threads)
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+class Interrupted(SystemExit):
+    """Raised after a checkpoint was written on SIGTERM/SIGUSR1; the job exits with status 128 + signal."""
+
+
 def load_split(path: str | os.PathLike, max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
-    df = pd.read_parquet(path)
+    """A training split, optionally a seeded random subset of ``max_rows`` rows."""
+    df = read_frame(path)
     if max_rows is not None and len(df) > max_rows:
+        src = df.attrs.get("source")
         df = df.sample(n=max_rows, random_state=seed).reset_index(drop=True)
+        df.attrs["source"] = src
     return df
 
 
-def _training_args(hp: HParams, out_dir: str, seed: int, has_eval: bool) -> TrainingArguments:
-    use_cuda = torch.cuda.is_available()
-    eval_kw = {}
-    if has_eval:
-        eval_kw = dict(eval_strategy="steps", eval_steps=hp.eval_every, save_strategy="steps", save_steps=hp.eval_every,
-                       load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False,
-                       save_total_limit=1)
+def validation_subset(path: str | os.PathLike, n: int | None) -> pd.DataFrame:
+    """The model-selection subset: the first ``n`` rows of the validation file, in file order (jiant's
+    ``eval_subset_num``), so that it is the same for every run and condition."""
+    df = read_frame(path)
+    if n is not None and len(df) > n:
+        src = df.attrs.get("source")
+        df = df.iloc[:n].reset_index(drop=True)
+        df.attrs["source"] = src
+    return df
+
+
+def subset_record(path, df: pd.DataFrame) -> dict:
+    """What the metrics file records about the selection subset."""
+    return {"path": str(path), "rows": f"first {len(df)} rows (file order)", "n": len(df)}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the training plan: a fixed sequence of batches, so that a resumed run sees exactly the same data order
+# --------------------------------------------------------------------------------------------------------------
+
+
+def feature_length(f: dict) -> int:
+    ids = f["input_ids"]
+    return sum(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, group_by_length: bool = True,
+                           mega: int = 50) -> list[list[int]]:
+    """One epoch of batches: shuffle, then (``group_by_length``) sort by length inside mega-batches of ``mega``
+    batches (transformers' ``LengthGroupedSampler``), so that each batch pads to a similar length; batch order is
+    shuffled again so lengths do not trend through the epoch."""
+    rng = random.Random(seed)
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    if group_by_length:
+        step = mega * batch_size
+        idx = [i for s in range(0, len(idx), step) for i in sorted(idx[s : s + step], key=lambda i: -lengths[i])]
+    batches = [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
+    if group_by_length:
+        rng.shuffle(batches)
+    return batches
+
+
+def training_plan(epoch_batches: Callable[[int], list], epochs: float) -> list:
+    """Batches of ``ceil(epochs)`` epochs (epoch e drawn with ``epoch_batches(e)``), cut to ``epochs`` worth."""
+    plan, per_epoch = [], None
+    for e in range(max(1, math.ceil(epochs))):
+        b = epoch_batches(e)
+        per_epoch = per_epoch or len(b)
+        plan += b
+    return plan[: max(1, round(epochs * per_epoch))]
+
+
+class PlanDataset(torch.utils.data.Dataset):
+    """Item i is the i-th batch of the plan (a list of feature dicts); read in order with batch size 1."""
+
+    def __init__(self, feats: list[dict], plan: list):
+        self.feats, self.plan = feats, plan
+
+    def __len__(self):
+        return len(self.plan)
+
+    def __getitem__(self, i):
+        return [self.feats[j] for j in self.plan[i]]
+
+
+def plan_collate(collate):
+    """The task collator applied to the single planned batch the DataLoader hands over."""
+
+    def fn(items):
+        (batch,) = items
+        return collate(batch)
+
+    return fn
+
+
+def non_pad_tokens(batch) -> int:
+    return sum(feature_length(f) for f in batch)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# checkpoints: complete ones only, resume, signals
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _step(p: Path) -> int:
+    try:
+        return int(p.name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def complete_checkpoints(ckpt_dir: str | os.PathLike, clean: bool = True) -> list[Path]:
+    """Complete checkpoints (marker present), oldest first; incomplete ones (a kill during saving) are deleted."""
+    d = Path(ckpt_dir)
+    if not d.is_dir():
+        return []
+    done = []
+    for p in sorted(d.glob("checkpoint-*"), key=_step):
+        if (p / COMPLETE).exists():
+            done.append(p)
+        elif clean and p.is_dir():
+            log.warning("removing incomplete checkpoint %s (the job was killed while saving it)", p)
+            shutil.rmtree(p, ignore_errors=True)
+    return done
+
+
+def latest_checkpoint(ckpt_dir: str | os.PathLike) -> str | None:
+    done = complete_checkpoints(ckpt_dir)
+    return str(done[-1]) if done else None
+
+
+class CompleteMarker(TrainerCallback):
+    """Marks a checkpoint complete after Trainer has written all of it (weights, optimizer, scheduler, RNG, state)."""
+
+    def on_save(self, args, state, control, **kw):
+        p = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if p.is_dir():
+            (p / COMPLETE).write_text(f"{state.global_step}\n")
+        return control
+
+
+class StopOnSignal(TrainerCallback):
+    """SIGTERM/SIGUSR1: finish the current optimizer step, save a checkpoint, stop; the caller then exits."""
+
+    def __init__(self, save_at_end: bool = True):
+        self.received: int | None = None
+        self.save_at_end = save_at_end
+        self._previous: dict = {}
+
+    def _handler(self, signum, frame):
+        log.warning("received signal %d: checkpointing at the end of this step, then exiting", signum)
+        self.received = signum
+
+    def on_train_begin(self, args, state, control, **kw):
+        for s in SIGNALS:
+            self._previous[s] = signal.signal(s, self._handler)
+        return control
+
+    def on_step_end(self, args, state, control, **kw):
+        if self.received is not None:
+            control.should_save = True
+            control.should_training_stop = True
+        elif not self.save_at_end and state.global_step >= state.max_steps and state.global_step % max(1, args.save_steps):
+            control.should_save = False  # Trainer's end-of-training checkpoint: the final model is saved next anyway
+        return control
+
+    def restore(self):
+        for s, h in self._previous.items():
+            signal.signal(s, h)
+        self._previous.clear()
+
+
+class LossTracker(TrainerCallback, ExportableState):
+    """The running sum of training losses, saved in every checkpoint, so that the reported mean training loss of a
+    resumed run covers all of its steps (Trainer's own ``train_loss`` only covers the last process's steps). The sum
+    stays on the device between checkpoints (no synchronisation per step)."""
+
+    def __init__(self, total: float = 0.0):
+        self.total = torch.tensor(total, dtype=torch.float64)
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.total = self.total.to(loss.device) + loss.detach().to(torch.float64)
+
+    def state(self) -> dict:
+        return {"args": {"total": float(self.total)}, "attributes": {}}
+
+
+class PlanTrainer(Trainer):
+    """Trainer over a fixed plan of batches; ``evaluate`` scores with the task's own metric (``selector``)."""
+
+    def __init__(self, *args, selector: Callable | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.selector = selector
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        for cb in self.callback_handler.callbacks:
+            if isinstance(cb, LossTracker):
+                cb.add(loss)
+        return loss
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        if self.selector is None:
+            return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        was_training = self.model.training
+        scores = self.selector(self.model)
+        self.model.train(was_training)
+        metrics = {f"{metric_key_prefix}_{k}": float(v) for k, v in scores.items() if isinstance(v, (int, float))}
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics=metrics)
+        return metrics
+
+
+def _training_args(hp: HParams, rt: Runtime, out_dir: str, seed: int, select_on: str | None) -> TrainingArguments:
+    cuda = torch.cuda.is_available()
+    if select_on:
+        # Trainer can only reload the best state if one was saved at that evaluation: save at every validation
+        kw = {"eval_strategy": "steps", "eval_steps": hp.eval_every, "save_strategy": "steps", "save_steps": hp.eval_every,
+              "load_best_model_at_end": True, "metric_for_best_model": select_on, "greater_is_better": True}
     else:
-        eval_kw = dict(eval_strategy="no", save_strategy="no")
+        every = rt.checkpoint_every or 10**12  # 0: never on a schedule, only on a signal
+        kw = {"eval_strategy": "no", "save_strategy": "steps", "save_steps": every}
     return TrainingArguments(
         output_dir=out_dir,
         learning_rate=hp.learning_rate,
-        num_train_epochs=hp.epochs,
-        per_device_train_batch_size=hp.batch_size,
+        num_train_epochs=1,  # the plan already holds every epoch
+        per_device_train_batch_size=1,  # one planned batch per DataLoader item
         per_device_eval_batch_size=hp.batch_size,
         gradient_accumulation_steps=hp.grad_accum,
         warmup_steps=hp.warmup_ratio,
         weight_decay=hp.weight_decay,
         max_grad_norm=hp.max_grad_norm,
         lr_scheduler_type="linear",
+        optim="adamw_torch_fused" if cuda else "adamw_torch",
         seed=seed,
         data_seed=seed,
-        bf16=bool(hp.bf16 and use_cuda and torch.cuda.is_bf16_supported()),
-        use_cpu=not use_cuda,
+        bf16=bool(hp.bf16 and cuda and torch.cuda.is_bf16_supported()),
+        use_cpu=not cuda,
+        torch_compile=bool(rt.torch_compile and cuda),
+        train_sampling_strategy="sequential",
+        dataloader_num_workers=min(4, max(0, rt.threads // 2)) if cuda else 0,
+        dataloader_pin_memory=cuda,
+        save_total_limit=max(1, rt.keep_checkpoints),
+        restore_callback_states_from_checkpoint=True,  # early-stopping patience survives a resume
         logging_steps=50,
         report_to="none",
         disable_tqdm=True,
-        dataloader_num_workers=0,
         remove_unused_columns=False,
-        **eval_kw,
+        **kw,
     )
 
 
-def _callbacks(hp: HParams) -> list:
-    if hp.eval_every and hp.early_stopping_patience:
+def fit(model, feats: list[dict], collate, hp: HParams, rt: Runtime, ckpt_dir: str | os.PathLike, seed: int, *,
+        plan: list | None = None, selector: Callable | None = None, select_on: str | None = None,
+        eval_placeholder=None, callbacks: list | None = None):
+    """Train ``model`` on ``feats`` with Trainer, resuming from the latest complete checkpoint in ``ckpt_dir``.
+
+    ``plan`` (default: length-grouped batches of ``hp.batch_size``, ``hp.epochs`` epochs, seeded) fixes the data
+    order. With ``selector`` (model -> metrics) and ``select_on`` (a key of its metrics) the run validates every
+    ``hp.eval_every`` steps and ends on the best state. Returns the Trainer's metrics (plus tokens and the step it
+    resumed from); raises ``Interrupted`` after checkpointing on SIGTERM/SIGUSR1."""
+    ckpt_dir = Path(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    if plan is None:
+        lengths = [feature_length(f) for f in feats]
+        plan = training_plan(lambda e: length_grouped_batches(lengths, hp.batch_size, seed + e, hp.group_by_length), hp.epochs)
+    select = bool(selector and select_on and hp.eval_every)
+    args = _training_args(hp, rt, str(ckpt_dir), seed, select_on if select else None)
+    stop = StopOnSignal(save_at_end=select)
+    callbacks = [CompleteMarker(), stop, LossTracker(), *(callbacks or [])]
+    if select and hp.early_stopping_patience:
         from transformers import EarlyStoppingCallback
 
-        return [EarlyStoppingCallback(early_stopping_patience=hp.early_stopping_patience)]
-    return []
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=hp.early_stopping_patience))
+    dataset = PlanDataset(feats, plan)
+    trainer = PlanTrainer(model=model, args=args, data_collator=plan_collate(collate), train_dataset=dataset,
+                          eval_dataset=(eval_placeholder or dataset) if select else None, callbacks=callbacks,
+                          selector=selector if select else None)
+    resume = latest_checkpoint(ckpt_dir)
+    if resume:
+        log.info("resuming from %s", resume)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+    finally:
+        stop.restore()
+    if stop.received is not None:
+        raise Interrupted(128 + int(stop.received))
+    metrics = dict(result.metrics)
+    tracker = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, LossTracker))
+    metrics["train_loss"] = float(tracker.total) / max(1, trainer.state.global_step)
+    metrics.update(resumed_from_step=_step(Path(resume)) if resume else 0, optimizer_steps=trainer.state.global_step,
+                   planned_batches=len(plan), train_tokens=sum(non_pad_tokens([feats[j] for j in b]) for b in plan))
+    if select:
+        metrics.update(best_step=trainer.state.best_global_step, best_metric=trainer.state.best_metric, selected_on=select_on)
+    return trainer.model, metrics
 
 
-class FeatureDataset(torch.utils.data.Dataset):
-    """A list of feature dicts as a map-style dataset for Trainer."""
-
-    def __init__(self, feats: list[dict]):
-        self.feats = feats
-
-    def __len__(self):
-        return len(self.feats)
-
-    def __getitem__(self, i):
-        return self.feats[i]
+def finish_checkpoints(ckpt_dir: str | os.PathLike, rt: Runtime) -> None:
+    """Once the final model is in place: remove the job's checkpoints unless asked to keep them."""
+    if not rt.keep_after_success:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
 
 
-def _strip(feats: list[dict]) -> list[dict]:
-    keep = ("input_ids", "labels", "start_positions", "end_positions")
-    return [{k: v for k, v in f.items() if k in keep} for f in feats]
+def prepare_outputs(*paths) -> None:
+    """Remove temporaries that a killed earlier attempt of this job left beside its outputs."""
+    for p in paths:
+        remove_stale_temps(p)
 
 
 def with_labels(spec: dict, train: pd.DataFrame) -> dict:
-    """A tagging task without a configured label list (CCG's 1,363 supertags) takes the training data's tag set."""
-    if "tags" in train and not spec.get("labels"):
-        return {**spec, "labels": sorted({t for tags in train["tags"] for t in tags})}
-    return spec
+    """The spec a training run uses (``xstilts.tasks.resolve_spec``): the task's fixed label set from ``labels`` or
+    ``labels_file`` (CCG's 1,363 supertags, as jiant), never the tags the training split happens to contain; the
+    training frame checked (empty, missing columns: an error naming the file)."""
+    return resolve_spec(spec, train)
 
 
-def train_task(init_dir: str, spec: dict, hp: HParams, train_path: str, valid_path: str | None, seed: int):
-    """Train one task model from ``init_dir`` (any checkpoint holding the encoder); return (model, tokenizer)."""
+def load_model(tt, init_dir: str, spec: dict):
+    """The task model from ``init_dir`` (any checkpoint holding the encoder) with SDPA attention."""
+    try:
+        return tt.auto_model.from_pretrained(init_dir, attn_implementation="sdpa", **tt.model_kwargs(spec))
+    except (ValueError, ImportError):  # an architecture without SDPA support
+        return tt.auto_model.from_pretrained(init_dir, **tt.model_kwargs(spec))
+
+
+def task_selector(spec: dict, valid: pd.DataFrame, tokenizer, batch_size: int) -> Callable:
+    """model -> the task type's metrics on the selection subset (the same scorer as the final evaluation)."""
     tt = get_task_type(spec["type"])
+
+    def score(model):
+        device = next(model.parameters()).device
+        return tt.predict(model, valid, tokenizer, spec, batch_size, device)
+
+    return score
+
+
+def train_task(init_dir: str, features_path: str, hp: HParams, valid_path: str | None, seed: int, *,
+               ckpt_dir: str | os.PathLike, runtime: Runtime | None = None):
+    """Train one task model from ``init_dir`` on pre-tokenised features; return (model, tokenizer, metrics, spec)."""
+    from xstilts.features import read_features
+
+    rt = runtime or Runtime()
     tokenizer = AutoTokenizer.from_pretrained(init_dir)
-    train = load_split(train_path, hp.max_train_samples, seed)
-    spec = with_labels(spec, train)
-    model = tt.auto_model.from_pretrained(init_dir, **tt.model_kwargs(spec))
-    feats = _strip(tt.featurize(train, tokenizer, spec))
-    eval_ds = None
+    feats, meta = read_features(features_path, tokenizer)
+    spec = meta["spec"]
+    tt = get_task_type(spec["type"])
+    model = load_model(tt, init_dir, spec)
+    selector, select_on, selection = None, None, None
     if hp.eval_every and valid_path:
-        valid = load_split(valid_path, hp.eval_samples, seed)
-        eval_ds = FeatureDataset(_strip(tt.featurize(valid, tokenizer, spec)))
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = Trainer(model=model, args=_training_args(hp, scratch, seed, eval_ds is not None),
-                          data_collator=tt.collate(tokenizer), train_dataset=FeatureDataset(feats), eval_dataset=eval_ds,
-                          callbacks=_callbacks(hp))
-        result = trainer.train()
-    log.info("trained %s: %s", spec["type"], result.metrics)
-    return trainer.model, tokenizer, result.metrics, spec
+        valid = validation_subset(valid_path, hp.eval_samples)
+        selector = task_selector(spec, valid, tokenizer, hp.batch_size)
+        select_on = main_metric(spec)
+        selection = subset_record(valid_path, valid)
+    model, metrics = fit(model, feats, tt.collate(tokenizer), hp, rt, ckpt_dir, seed, selector=selector, select_on=select_on)
+    metrics["features"] = {k: meta[k] for k in ("source", "rows", "features", "tokenizer_sha256")}
+    if selection:
+        metrics["selection_subset"] = selection
+    log.info("trained %s: %s", spec["type"], metrics)
+    return model, tokenizer, metrics, spec
 
 
 def save_encoder(model, tokenizer, out_dir: str | os.PathLike) -> None:
@@ -161,18 +461,23 @@ def save_task_model(model, tokenizer, out_dir: str | os.PathLike) -> None:
 
 
 def validate(model, tokenizer, spec: dict, valid_path: str, batch_size: int, max_rows: int | None = None) -> dict:
+    """The task's metrics on the validation file (its first ``max_rows`` rows when given)."""
     tt = get_task_type(spec["type"])
-    df = load_split(valid_path, max_rows)
+    df = validation_subset(valid_path, max_rows)
     device = next(model.parameters()).device
     return tt.predict(model, df, tokenizer, spec, batch_size, device)
 
 
 def _run(save, valid_key: str):
-    def run(init_dir, spec, hp, train_path, valid_path, out_dir, metrics_path, seed) -> dict:
-        model, tok, train_metrics, spec = train_task(init_dir, spec, hp, train_path, valid_path, seed)
-        metrics = {"train": train_metrics, valid_key: validate(model, tok, spec, valid_path, hp.batch_size, hp.eval_samples)}
+    def run(init_dir, features_path, hp: HParams, valid_path, out_dir, metrics_path, seed, *, ckpt_dir,
+            runtime: Runtime | None = None) -> dict:
+        rt = runtime or Runtime()
+        prepare_outputs(out_dir, metrics_path)
+        model, tok, train_metrics, spec = train_task(init_dir, features_path, hp, valid_path, seed, ckpt_dir=ckpt_dir, runtime=rt)
+        metrics = {"train": train_metrics, valid_key: validate(model, tok, spec, valid_path, hp.batch_size)}
         save(model, tok, out_dir)
         atomic_write_json(metrics, metrics_path)
+        finish_checkpoints(ckpt_dir, rt)
         return metrics
 
     return run
@@ -183,131 +488,3 @@ run_intermediate = _run(save_encoder, "validation")
 # target: keep the whole task model for zero-shot evaluation per language
 run_target = _run(save_task_model, "validation_en")
 
-
-# --------------------------------------------------------------------------------------------------------------
-# multi-task: one shared encoder, one head per task, proportional task sampling
-# --------------------------------------------------------------------------------------------------------------
-
-
-class MultiTaskModel(nn.Module):
-    """Task models whose encoders are one shared module; ``task`` in the batch picks the head."""
-
-    def __init__(self, models: list[nn.Module], shared: nn.Module):
-        super().__init__()
-        # the shared encoder keeps its pooler: multiple-choice heads read the pooled output, the others ignore it
-        for m in models:
-            setattr(m, m.base_model_prefix, shared)
-        self.heads = nn.ModuleList(models)
-        self.config = models[0].config
-
-    @property
-    def encoder(self):
-        return self.heads[0].base_model
-
-    def forward(self, task: torch.Tensor, **batch):
-        return self.heads[int(task[0])](**batch)
-
-
-def proportional_batches(sizes: list[int], batch_size: int, seed: int, cap: int | None = None) -> list[tuple[int, list[int]]]:
-    """Task-homogeneous batches, shuffled so that each task's share of batches is proportional to its (capped) size.
-
-    Returns (task index, example indices) pairs for one epoch; tasks larger than ``cap`` contribute a random ``cap``
-    subset per epoch.
-    """
-    rng = random.Random(seed)
-    batches = []
-    for t, n in enumerate(sizes):
-        idx = list(range(n))
-        rng.shuffle(idx)
-        if cap is not None:
-            idx = idx[:cap]
-        batches += [(t, idx[i : i + batch_size]) for i in range(0, len(idx), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-class _MTBatchSampler(torch.utils.data.Sampler):
-    def __init__(self, sizes, offsets, batch_size, seed, cap):
-        self.sizes, self.offsets, self.batch_size, self.seed, self.cap = sizes, offsets, batch_size, seed, cap
-        self.epoch = 0
-
-    def __iter__(self):
-        plan = proportional_batches(self.sizes, self.batch_size, self.seed + self.epoch, self.cap)
-        self.epoch += 1
-        for t, idx in plan:
-            yield [self.offsets[t] + i for i in idx]
-
-    def __len__(self):
-        return sum(math.ceil(min(n, self.cap or n) / self.batch_size) for n in self.sizes)
-
-
-class MultiTaskTrainer(Trainer):
-    def __init__(self, *args, mt_sampler=None, mt_collate=None, **kw):
-        super().__init__(*args, **kw)
-        self.mt_sampler, self.mt_collate = mt_sampler, mt_collate
-
-    def get_train_dataloader(self) -> DataLoader:
-        dl = DataLoader(self.train_dataset, batch_sampler=self.mt_sampler, collate_fn=self.mt_collate, num_workers=0)
-        return self.accelerator.prepare(dl)
-
-
-def run_multitask(init_dir, specs: dict[str, dict], hp: HParams, train_paths: dict[str, str], out_dir, metrics_path,
-                  seed: int, cap: int | None = None, valid_paths: dict[str, str] | None = None) -> dict:
-    tokenizer = AutoTokenizer.from_pretrained(init_dir)
-    names = list(specs)
-    types = [get_task_type(specs[n]["type"]) for n in names]
-    frames = {n: load_split(train_paths[n], hp.max_train_samples, seed) for n in names}
-    specs = {n: with_labels(specs[n], frames[n]) for n in names}
-    models = [tt.auto_model.from_pretrained(init_dir, **tt.model_kwargs(specs[n])) for n, tt in zip(names, types)]
-    model = MultiTaskModel(models, AutoModel.from_pretrained(init_dir, add_pooling_layer=True))
-    feats, sizes, offsets = [], [], []
-    for t, (n, tt) in enumerate(zip(names, types)):
-        f = _strip(tt.featurize(frames[n], tokenizer, specs[n]))
-        offsets.append(len(feats))
-        sizes.append(len(f))
-        feats += [dict(x, task=t) for x in f]
-    collates = [tt.collate(tokenizer) for tt in types]
-
-    def collate(batch):
-        t = batch[0]["task"]
-        out = collates[t]([{k: v for k, v in b.items() if k != "task"} for b in batch])
-        out["task"] = torch.full((len(batch),), t, dtype=torch.long)
-        return out
-
-    sampler = _MTBatchSampler(sizes, offsets, hp.batch_size, seed, cap)
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = MultiTaskTrainer(model=model, args=_training_args(hp, scratch, seed, False), train_dataset=FeatureDataset(feats),
-                                   data_collator=collate, mt_sampler=sampler, mt_collate=collate)
-        result = trainer.train()
-    metrics = {"train": result.metrics, "tasks": names, "train_sizes": dict(zip(names, sizes)), "cap": cap}
-    if valid_paths:
-        metrics["validation"] = {n: validate(m, tokenizer, specs[n], valid_paths[n], hp.batch_size, hp.eval_samples)
-                                 for n, m in zip(names, model.heads)}
-    with atomic_dir(out_dir) as tmp:
-        model.encoder.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    atomic_write_json(metrics, metrics_path)
-    return metrics
-
-
-# --------------------------------------------------------------------------------------------------------------
-# zero-shot evaluation per language
-# --------------------------------------------------------------------------------------------------------------
-
-
-def evaluate_languages(model_dir: str, spec: dict, test_paths: dict[str, str], out_paths: dict[str, str], batch_size: int,
-                       device, meta: dict) -> dict[str, dict]:
-    """Load the target model once and score every language's test file; one JSON per language."""
-    tt = get_task_type(spec["type"])
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = tt.auto_model.from_pretrained(model_dir).to(device)
-    if tt.head_width is None and not spec.get("labels"):  # label set learnt from the training data
-        spec = {**spec, "labels": [model.config.id2label[i] for i in range(model.config.num_labels)]}
-    results = {}
-    for lang, path in test_paths.items():
-        df = pd.read_parquet(path)
-        m = tt.predict(model, df, tokenizer, spec, batch_size, device)
-        m.update(meta, language=lang, metric=tt.main_metric, score=m[tt.main_metric])
-        atomic_write_json(m, out_paths[lang])
-        results[lang] = m
-    return results

@@ -13,6 +13,13 @@ tokens, ``repeats`` times; mean and SD), so that no measure depends on how much 
   2021);  ``token_ratio_en`` -- subword tokens of the whole corpus relative to the English side.
 
 Languages written without spaces (config ``morphology.unsegmented``) get no word-based measures; the output says so.
+
+Sample size (config ``morphology.sample_tokens``): one size for every language, so that measures are comparable.
+An integer must be supported by every segmented language -- a language with fewer word tokens stops the stage with
+an error naming it, never a silent drop. ``auto`` (the real study) takes ``sample_fraction`` of the smallest
+segmented corpus, floored to a multiple of 50 (:func:`choose_sample_size`); low-resource languages such as Telugu
+(234 Tatoeba sentences, 980 word tokens) then set the size instead of dropping out. Each output states the size,
+the policy and the language that bounds it.
 """
 
 from __future__ import annotations
@@ -53,8 +60,51 @@ def sample_tokens(sentences: list[str], n_tokens: int, seed: int) -> list[str]:
         if len(out) >= n_tokens:
             break
     if len(out) < n_tokens:
-        raise ValueError(f"corpus has only {len(out)} word tokens, fewer than the sample size {n_tokens}")
+        raise ValueError(f"corpus has only {len(out)} word tokens, fewer than the sample size {n_tokens} "
+                         "(config key 'morphology.sample_tokens'; 'auto' picks one size every language supports)")
     return out[:n_tokens]
+
+
+def available_tokens(sentences: list[str]) -> int:
+    """Word tokens a corpus offers (after the same filtering as the samples)."""
+    return sum(len(words_of(s)) for s in sentences)
+
+
+def choose_sample_size(available: dict[str, int], setting: int | str, fraction: float = 0.8,
+                       key: str = "morphology.sample_tokens") -> dict:
+    """One sample size for every segmented language (``available``: language -> word tokens).
+
+    ``setting`` an integer: checked against every language (error naming those with fewer tokens);
+    ``"auto"``: ``fraction`` x the smallest corpus, floored to a multiple of 50 (at least 50)."""
+    if not available:
+        raise ValueError(f"config key '{key}': no segmented language to size the samples on")
+    bound = min(available, key=lambda l: (available[l], l))
+    if setting == "auto":
+        size = max(50, int(fraction * available[bound]) // 50 * 50)
+        if size > available[bound]:
+            raise ValueError(f"config key '{key}': language '{bound}' has only {available[bound]} word tokens, fewer than "
+                             "the minimum sample of 50")
+        policy = f"auto: {fraction:g} x the smallest segmented corpus ({bound}, {available[bound]} word tokens), floored to a multiple of 50"
+    else:
+        size = int(setting)
+        short = {l: n for l, n in sorted(available.items()) if n < size}
+        if short:
+            raise ValueError(f"config key '{key}': {size} word tokens per sample, but {short} have fewer; lower it or set "
+                             "'auto' (one size every language supports)")
+        policy = "fixed (config)"
+    return {"sample_size": size, "policy": policy, "bounded_by": bound, "available_tokens": dict(sorted(available.items()))}
+
+
+def sample_size_from_corpora(corpora: dict[str, str], corpus: str, pivot: str, setting: int | str, fraction: float) -> dict:
+    """:func:`choose_sample_size` over the corpus file of each segmented language (language -> parquet path)."""
+    frames: dict[str, pd.DataFrame] = {}
+    available = {}
+    for lang, path in corpora.items():
+        if path not in frames:
+            frames[path] = pd.read_parquet(path)
+        sents, _, _ = corpus_sentences(frames[path], lang, corpus, pivot)
+        available[lang] = available_tokens(sents)
+    return choose_sample_size(available, setting, fraction)
 
 
 def ttr(tokens: list[str]) -> float:
@@ -154,6 +204,16 @@ def corpus_measures(sentences: list[str], english: list[str], tokenize, sample_s
     return out
 
 
+def corpus_sentences(df: pd.DataFrame, lang: str, corpus: str, pivot: str) -> tuple[list[str], list[str], str]:
+    """(sentences of ``lang``, the English side, a label) from the multi-parallel corpus (one column per language)
+    or from the language's Tatoeba pairs (non-English source side, English target side)."""
+    if corpus == "parallel":
+        if lang not in df or pivot not in df:
+            raise ValueError(f"the multi-parallel corpus has no column for {[c for c in (lang, pivot) if c not in df]}")
+        return df[lang].tolist(), df[pivot].tolist(), "multi-parallel"
+    return df["source_sentence"].tolist(), df["target_sentence"].tolist(), "tatoeba (non-English side)"
+
+
 def hf_word_tokenizer(tokenizer):
     """word/sentence -> subword pieces, without special tokens (any Hugging Face tokenizer)."""
 
@@ -175,7 +235,7 @@ def pc1_composite(table: pd.DataFrame, measures=COMPOSITE_MEASURES, orient: str 
     sub = table[cols].dropna()
     z = (sub - sub.mean()) / sub.std(ddof=1).replace(0, np.nan)
     z = z.dropna(axis=1)
-    u, s, vt = np.linalg.svd(z.to_numpy(), full_matrices=False)
+    _u, s, vt = np.linalg.svd(z.to_numpy(), full_matrices=False)
     load = vt[0]
     score = z.to_numpy() @ load
     if orient in z and np.corrcoef(score, z[orient])[0, 1] < 0:
@@ -184,7 +244,7 @@ def pc1_composite(table: pd.DataFrame, measures=COMPOSITE_MEASURES, orient: str 
     pc1 = pd.Series(np.nan, index=table.index, name="composite")
     pc1.loc[sub.index] = score
     return pc1, {"measures": list(z.columns), "loadings": dict(zip(z.columns, load.tolist())), "explained_variance": explained,
-                 "n_languages": int(len(sub))}
+                 "n_languages": len(sub)}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -201,7 +261,9 @@ def read_cldf(cldf_dir: str | Path) -> dict[str, pd.DataFrame]:
     missing = [n for n in need if not (d / n).exists()]
     if missing:
         raise FileNotFoundError(f"WALS CLDF directory {d} lacks {missing}")
-    return {n[:-4]: pd.read_csv(d / n, dtype=str, keep_default_na=False) for n in ("values.csv", "languages.csv")}
+    from xstilts import contracts
+
+    return {n: contracts.read(f"wals_{n}", d / f"{n}.csv") for n in ("values", "languages")}
 
 
 def wals_crosswalk(iso3: list[str], cldf: dict[str, pd.DataFrame], preferred: dict[str, str] | None = None) -> dict[str, str | None]:
@@ -248,3 +310,50 @@ def wals_features(iso3: list[str], cldf: dict[str, pd.DataFrame], features: list
 
 def coverage(df: pd.DataFrame, features: list[str]) -> dict[str, int]:
     return {f: int(df[f"wals_{f}"].notna().sum()) for f in features}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the morphology table
+# --------------------------------------------------------------------------------------------------------------
+
+
+def build_table(measures: list[dict], meta: pd.DataFrame, cldf: dict[str, pd.DataFrame], features: list[str],
+                truth: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Per-language measures (one dict each, with ``language``) + language metadata (indexed by iso639_1, with
+    iso639_3 and wals_code) + WALS values -> the table with the PC1 composite, and the composite's info (loadings,
+    WALS coverage, Spearman with WALS 22A/49A, languages with word measures, the sample size policy)."""
+    from scipy import stats
+
+    table = pd.DataFrame(measures).set_index("language")
+    missing = [l for l in table.index if l not in meta.index]
+    if missing:
+        raise ValueError(f"languages {missing} are not in the language table")
+    codes = meta.loc[table.index, "iso639_3"].tolist()
+    wals_col = meta.loc[table.index, "wals_code"] if "wals_code" in meta else pd.Series("", index=table.index)
+    preferred = {c: w for c, w in zip(codes, wals_col) if isinstance(w, str) and w}
+    wals = wals_features(codes, cldf, features, preferred)
+    wals.index = table.index
+    table = table.join(wals)
+    table["composite"], info = pc1_composite(table)
+    info["wals_coverage"] = coverage(wals, features)
+    for f in ("22A", "49A"):
+        col = f"wals_{f}"
+        if col not in table:
+            continue
+        d = table[["composite", col]].dropna()
+        if len(d) >= 4 and d[col].nunique() > 1:
+            rho, p = stats.spearmanr(d["composite"], d[col])
+            info[f"spearman_composite_wals_{f}"] = {"rho": float(rho), "p": float(p), "n": len(d)}
+    if truth:
+        d = table[["composite"]].join(meta[[truth]]).dropna()
+        rho, p = stats.spearmanr(d["composite"], d[truth])
+        info[f"spearman_composite_{truth}"] = {"rho": float(rho), "p": float(p), "n": len(d)}
+        table[truth] = meta.loc[table.index, truth]
+    info["corpus"] = sorted(table["corpus"].unique().tolist()) if "corpus" in table else []
+    info["word_measures_excluded"] = table.index[table["word_measures"] != "computed"].tolist()
+    info["word_measures_computed"] = int((table["word_measures"] == "computed").sum())
+    sizes = sorted(table["sample_size"].dropna().unique().tolist()) if "sample_size" in table else []
+    info["sample_size"] = sizes[0] if len(sizes) == 1 else sizes
+    if "sample_policy" in table:
+        info["sample_policy"] = sorted(table["sample_policy"].dropna().unique().tolist())
+    return table, info

@@ -9,22 +9,30 @@ demo config.
 from __future__ import annotations
 
 import logging
-import tempfile
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import (
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
 from transformers import (
     DataCollatorForLanguageModeling,
     PreTrainedTokenizerFast,
-    Trainer,
-    TrainingArguments,
     XLMRobertaConfig,
     XLMRobertaForMaskedLM,
 )
+from transformers.modeling_outputs import MaskedLMOutput
 
-from xstilts.finetune import FeatureDataset
+from xstilts.finetune import HParams, Runtime, finish_checkpoints, fit, prepare_outputs
 from xstilts.io import atomic_dir, atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -56,8 +64,41 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_dir: str | Path) -> P
     return fast
 
 
-def pretrain_mlm(texts: list[str], tokenizer_dir: str, arch: dict, hp: dict, out_dir: str, metrics_path: str, seed: int) -> dict:
-    """Pretrain a tiny XLM-R masked LM from scratch; save it (model + tokenizer) to ``out_dir``."""
+def mlm_collate(tokenizer, probability: float, seed: int):
+    """Masked-LM collation whose masks depend only on the batch's content and the seed, so that a resumed run masks
+    every batch as the uninterrupted run did (the global RNG is not yet restored when the first resumed batch is
+    collated)."""
+    base = DataCollatorForLanguageModeling(tokenizer, mlm_probability=probability)
+
+    def collate(batch: list[dict]) -> dict:
+        ids = np.fromiter((t for f in batch for t in f["input_ids"]), dtype=np.int64)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((seed * 1_000_003 + zlib.crc32(ids.tobytes())) % 2**63)
+            return base(batch)
+
+    return collate
+
+
+class MaskedOnlyMLM(XLMRobertaForMaskedLM):
+    """XLM-R masked LM whose training forward applies the LM head to the masked positions only.  The loss is the
+    same; the vocabulary projection -- most of a tiny model's compute -- is skipped for the ~85% unmasked tokens, so a
+    step costs about half.  Without labels it is the plain model; it is saved as a plain ``XLMRobertaForMaskedLM``."""
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        if labels is None:
+            return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        hidden = self.roberta(input_ids, attention_mask=attention_mask, return_dict=True).last_hidden_state
+        sel = labels != -100
+        logits = self.lm_head(hidden[sel])
+        loss = torch.nn.functional.cross_entropy(logits, labels[sel]) if sel.any() else hidden.sum() * 0.0
+        return MaskedLMOutput(loss=loss, logits=logits)
+
+
+def pretrain_mlm(texts: list[str], tokenizer_dir: str, arch: dict, hp: dict, out_dir: str, metrics_path: str, seed: int, *,
+                 ckpt_dir: str | Path | None = None, runtime: Runtime | None = None) -> dict:
+    """Pretrain a tiny XLM-R masked LM from scratch; save it (model + tokenizer) to ``out_dir``. Checkpointed and
+    resumable like every training run (``xstilts.finetune.fit``; checkpoints beside ``out_dir`` by default)."""
+    prepare_outputs(out_dir, metrics_path)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(tokenizer_dir)
     max_len = int(arch.get("max_position_embeddings", 130)) - 2
     cfg = XLMRobertaConfig(
@@ -73,24 +114,22 @@ def pretrain_mlm(texts: list[str], tokenizer_dir: str, arch: dict, hp: dict, out
         type_vocab_size=1,
     )
     torch.manual_seed(seed)
-    model = XLMRobertaForMaskedLM(cfg)
+    model = MaskedOnlyMLM(cfg)
     enc = tokenizer(texts, truncation=True, max_length=max_len)
     feats = [{"input_ids": ids} for ids in enc["input_ids"]]
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=hp.get("mlm_probability", 0.15), seed=seed)
-    with tempfile.TemporaryDirectory() as scratch:
-        args = TrainingArguments(
-            output_dir=scratch, learning_rate=hp["learning_rate"], num_train_epochs=hp["epochs"],
-            per_device_train_batch_size=hp["batch_size"], warmup_steps=hp.get("warmup_ratio", 0.05), weight_decay=0.01,
-            lr_scheduler_type="linear", seed=seed, data_seed=seed, use_cpu=not torch.cuda.is_available(),
-            save_strategy="no", eval_strategy="no", logging_steps=100, report_to="none", disable_tqdm=True,
-            remove_unused_columns=False, dataloader_num_workers=0,
-        )
-        trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=FeatureDataset(feats))
-        result = trainer.train()
+    collate = mlm_collate(tokenizer, hp.get("mlm_probability", 0.15), seed)
+    fhp = HParams(learning_rate=hp["learning_rate"], epochs=hp["epochs"], batch_size=hp["batch_size"],
+                  warmup_ratio=hp.get("warmup_ratio", 0.05), weight_decay=0.01)
+    ckpt_dir = Path(ckpt_dir) if ckpt_dir else Path(out_dir).parent / "checkpoints"
+    rt = runtime or Runtime()
+    model, train_metrics = fit(model, feats, collate, fhp, rt, ckpt_dir, seed)
+    plain = XLMRobertaForMaskedLM(cfg)  # the same weights under the standard class (AutoModel* load it as XLM-R)
+    plain.load_state_dict(model.state_dict())
     with atomic_dir(out_dir) as tmp:
-        trainer.model.save_pretrained(tmp)
+        plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-    metrics = {"train": result.metrics, "n_sequences": len(feats), "n_parameters": sum(p.numel() for p in model.parameters()),
+    metrics = {"train": train_metrics, "n_sequences": len(feats), "n_parameters": sum(p.numel() for p in model.parameters()),
                "config": cfg.to_dict()}
     atomic_write_json(metrics, metrics_path)
+    finish_checkpoints(ckpt_dir, rt)
     return metrics

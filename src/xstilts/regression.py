@@ -1,12 +1,17 @@
 """Does morphological complexity predict the change in alignment after English intermediate training?
 
-Outcome: Δ = alignment(condition) − alignment(base) per language × condition (× layer).  Language-level predictors
+Outcome: Δ = alignment(condition) − alignment(base) per language × condition (× layer), where "alignment" is the
+measure chosen by ``regression.outcome`` (default ``retrieval_en2xx``: Tatoeba accuracy@1, English queries); every
+table carries it in an ``outcome`` column.  Language-level predictors
 (morphology, resource size, script, fertility) vary only across languages, so the conditions are repeated measures:
 the confirmatory analyses are language-level, and the cell-level model has a language random intercept.
 
 Ladder (each returns tidy rows with estimate, CI, p):
 
-* ``spearman``       Spearman ρ(morph, Δ) with a percentile bootstrap CI over languages;
+* ``spearman_unadjusted``  Spearman ρ(morph, Δ) with a percentile bootstrap CI over languages -- **no controls**: a
+  confounder such as resource size makes it reject under the null, so it is labelled unadjusted wherever shown;
+* ``partial_spearman``  Spearman ρ(morph, Δ | controls): ranks of morph and Δ residualised on the ranks of the same
+  controls as the OLS model (as ``pingouin.partial_corr(method="spearman")``), t-test p, bootstrap CI;
 * ``ols_hc3``        Δ ~ morph + controls, HC3 standard errors;
 * ``freedman_lane``  permutation p for the morph slope with covariates (permute reduced-model residuals);
 * ``cluster_boot``   cell-level OLS with condition fixed effects, CI from resampling whole languages;
@@ -23,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xstilts.retrieval import resolve_main_layer
 
 # --------------------------------------------------------------------------------------------------------------
 # design helpers
@@ -61,22 +67,62 @@ def vifs(df: pd.DataFrame, cols: list[str]) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def spearman(df: pd.DataFrame, x: str, y: str, n_boot: int, seed: int, ci: float = 0.95) -> dict:
-    d = _usable(df, [x, y])
-    n = len(d)
-    if n < 4:
-        return {"model": "spearman", "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan, "n": n}
-    rho, p = stats.spearmanr(d[x], d[y])
+def _boot_ci(stat, arrays: list[np.ndarray], n_boot: int, seed: int, ci: float) -> tuple[float, float]:
+    """Percentile bootstrap CI of ``stat(*arrays)`` resampling rows (languages); degenerate resamples skipped."""
     rng = np.random.default_rng(seed)
-    xs, ys = d[x].to_numpy(), d[y].to_numpy()
+    n = len(arrays[0])
     boots = []
     for _ in range(n_boot):
         i = rng.integers(0, n, n)
-        if np.ptp(xs[i]) == 0 or np.ptp(ys[i]) == 0:
+        if any(np.ptp(a[i], axis=0).min() == 0 for a in arrays):
             continue
-        boots.append(stats.spearmanr(xs[i], ys[i])[0])
-    lo, hi = np.nanpercentile(boots, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]) if boots else (np.nan, np.nan)
-    return {"model": "spearman", "estimate": float(rho), "ci_low": float(lo), "ci_high": float(hi), "p": float(p), "n": n}
+        boots.append(stat(*(a[i] for a in arrays)))
+    boots = [b for b in boots if np.isfinite(b)]
+    if not boots:
+        return np.nan, np.nan
+    lo, hi = np.percentile(boots, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100])
+    return float(lo), float(hi)
+
+
+def spearman(df: pd.DataFrame, x: str, y: str, n_boot: int, seed: int, ci: float = 0.95) -> dict:
+    """Unadjusted Spearman ρ (no controls), percentile bootstrap CI over languages."""
+    d = _usable(df, [x, y])
+    n = len(d)
+    out = {"model": "spearman_unadjusted", "controls": "none"}
+    if n < 4:
+        return {**out, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan, "n": n}
+    xs, ys = d[x].to_numpy(float), d[y].to_numpy(float)
+    rho, p = stats.spearmanr(xs, ys)
+    lo, hi = _boot_ci(lambda a, b: stats.spearmanr(a, b)[0], [xs, ys], n_boot, seed, ci)
+    return {**out, "estimate": float(rho), "ci_low": lo, "ci_high": hi, "p": float(p), "n": n}
+
+
+def _partial_rank_r(xs: np.ndarray, ys: np.ndarray, zs: np.ndarray) -> float:
+    rx, ry = stats.rankdata(xs), stats.rankdata(ys)
+    Z = np.column_stack([np.ones(len(xs))] + [stats.rankdata(c) for c in zs.T])
+    ex = rx - Z @ np.linalg.lstsq(Z, rx, rcond=None)[0]
+    ey = ry - Z @ np.linalg.lstsq(Z, ry, rcond=None)[0]
+    den = np.sqrt((ex @ ex) * (ey @ ey))
+    return float(ex @ ey / den) if den > 0 else np.nan
+
+
+def partial_spearman(df: pd.DataFrame, x: str, y: str, controls: list[str], n_boot: int, seed: int, ci: float = 0.95) -> dict:
+    """Partial Spearman ρ(x, y | controls): Pearson r of the rank residuals after regressing the ranks of x and y on
+    the ranks of the controls; p from t = r √((n − 2 − k)/(1 − r²)) with n − 2 − k degrees of freedom."""
+    d = _usable(df, [x, y, *controls])
+    n, k = len(d), len(controls)
+    out = {"model": "partial_spearman", "controls": " + ".join(controls) or "none"}
+    if n - 2 - k < 2:
+        return {**out, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan, "n": n,
+                "status": f"too few languages ({n}) for {k} controls"}
+    xs, ys = d[x].to_numpy(float), d[y].to_numpy(float)
+    zs = d[controls].to_numpy(float).reshape(n, k)
+    r = _partial_rank_r(xs, ys, zs)
+    dof = n - 2 - k
+    p = float(2 * stats.t.sf(abs(r) * np.sqrt(dof / max(1 - r * r, 1e-300)), dof)) if np.isfinite(r) else np.nan
+    lo, hi = _boot_ci(lambda a, b, c: _partial_rank_r(a, b, c), [xs, ys, zs], n_boot, seed, ci) if k else \
+        _boot_ci(lambda a, b: stats.spearmanr(a, b)[0], [xs, ys], n_boot, seed, ci)
+    return {**out, "estimate": r, "ci_low": lo, "ci_high": hi, "p": p, "n": n, "status": "ok"}
 
 
 def ols_hc3(df: pd.DataFrame, x: str, y: str, controls: list[str], ci: float = 0.95) -> dict:
@@ -148,7 +194,7 @@ def cluster_bootstrap(cells: pd.DataFrame, x: str, y: str, controls: list[str], 
             continue
         boots.append(fit(rows))
     lo, hi = np.percentile(boots, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100])
-    return {"model": "cluster_boot", "estimate": est, "ci_low": float(lo), "ci_high": float(hi), "n": int(len(langs)),
+    return {"model": "cluster_boot", "estimate": est, "ci_low": float(lo), "ci_high": float(hi), "n": len(langs),
             "n_boot": len(boots), "status": "ok"}
 
 
@@ -195,10 +241,12 @@ def adjust(pvals: list[float], method: str) -> list[float]:
 
 def language_ladder(lang: pd.DataFrame, x: str, y: str, controls: list[str], settings: dict, seed: int) -> list[dict]:
     n_boot, n_perm = settings["n_boot"], settings["n_perm"]
+    adjusted = " + ".join(controls) or "none"
     return [
         spearman(lang, x, y, n_boot, seed),
-        ols_hc3(lang, x, y, controls),
-        freedman_lane(lang, x, y, controls, n_perm, seed),
+        partial_spearman(lang, x, y, controls, n_boot, seed),
+        {"controls": adjusted, **ols_hc3(lang, x, y, controls)},
+        {"controls": adjusted, **freedman_lane(lang, x, y, controls, n_perm, seed)},
     ]
 
 
@@ -223,9 +271,11 @@ def run_analysis(cells: pd.DataFrame, predictors: list[str], primary: str, contr
             ctrl = [k for k in controls if k != p]
             for r in language_ladder(lang, p, "delta", ctrl, settings, seed):
                 out.append({"subset": subset, "predictor": p, **r})
-            out.append({"subset": subset, "predictor": p, **cluster_bootstrap(c, p, "delta", ctrl, settings["n_boot"], seed)})
+            adjusted = " + ".join(ctrl) or "none"
+            out.append({"subset": subset, "predictor": p, "controls": adjusted,
+                        **cluster_bootstrap(c, p, "delta", ctrl, settings["n_boot"], seed)})
             if p == primary or settings.get("mixed_all_predictors", False):
-                out.append({"subset": subset, "predictor": p, **mixed_model(c, p, "delta", ctrl)})
+                out.append({"subset": subset, "predictor": p, "controls": adjusted, **mixed_model(c, p, "delta", ctrl)})
         df = pd.DataFrame(out)
         # slopes per SD of the predictor (over languages), comparable across predictors in the forest plot
         df["predictor_sd"] = df["predictor"].map({p: float(lang[p].std(ddof=1)) for p in predictors})
@@ -261,10 +311,16 @@ def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, ou
     alignment and the low-resource flag.
     """
     a = align[align["measure"] == outcome]
-    layers = sorted(a["layer"].unique())
-    main = layer if layer >= 0 else layers[layer]
-    if main not in layers:
-        raise ValueError(f"config key 'retrieval.layer': layer {layer} was not stored (stored: {layers})")
+    if a.empty:
+        raise ValueError(f"config key 'regression.outcome': no alignment values for {outcome!r} "
+                         f"(measures present: {sorted(align['measure'].unique())})")
+    bad = a[~np.isfinite(a["value"].astype(float))]
+    if len(bad):
+        r = bad.iloc[0]
+        raise ValueError(f"non-finite {outcome} for language {r['language']}, condition {r['condition']}, layer {r['layer']} "
+                         f"({len(bad)} values): refusing to regress on it")
+    layers = sorted(int(v) for v in a["layer"].unique())
+    main = resolve_main_layer(layer, layers)
     wide = a.pivot_table(index=["language", "layer"], columns="condition", values="value")
     if "base" not in wide:
         raise ValueError("no base-condition alignment: the regression needs the base model's scores")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from xstilts.io import atomic_path, atomic_write_text, read_json  # noqa: E402
+from xstilts.io import atomic_path, atomic_write_text, read_json
 
 
 def collect_json(paths: list[str], keep: list[str] | None = None) -> pd.DataFrame:
@@ -20,11 +20,82 @@ def collect_json(paths: list[str], keep: list[str] | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def xtreme_style_summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per target × condition: the language-averaged score (QA: (EM + F1)/2, as XTREME aggregates)."""
-    s = scores.copy()
-    s["task_score"] = np.where(s["exact_match"].notna(), (s["exact_match"] + s["f1"]) / 2, s["score"]) if "exact_match" in s else s["score"]
-    return s.groupby(["target", "condition"], as_index=False)["task_score"].mean().pivot(index="condition", columns="target", values="task_score")
+# XTREME's per-task score (evaluate.py): each metric averaged over the task's languages, then the metrics below
+# averaged -- chosen by the task's *type*, never its name.  QA = (F1 + EM)/2; tagging and BUCC = F1; classification
+# and Tatoeba = accuracy.  The XTREME score is the unweighted mean of the task scores.
+XTREME_TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "pair_classification": ("accuracy",),
+    "multiple_choice": ("accuracy",),
+    "tagging": ("f1",),
+    "span_qa": ("f1", "exact_match"),
+    "bitext_mining": ("f1",),  # BUCC: test F1 with the dev-tuned threshold
+    "sentence_retrieval": ("accuracy",),  # Tatoeba: accuracy@1 en→xx
+}
+# the retrieval tasks are scored on the encoders directly; their result files map onto the metric names above
+RETRIEVAL_TASKS = {"bucc": ("bitext_mining", {"test_f1": "f1"}), "tatoeba": ("sentence_retrieval", {"acc_en2xx": "accuracy"})}
+
+
+def task_metric_rule(task_type: str) -> str:
+    m = XTREME_TASK_METRICS[task_type]
+    return m[0] if len(m) == 1 else f"({' + '.join(m)})/{len(m)}"
+
+
+def task_score(per_language: pd.DataFrame, task_type: str) -> float:
+    """One task's XTREME score from its per-language rows: mean over languages of each of the type's metrics, then
+    the mean of those metrics.  A missing or non-finite metric is an error."""
+    try:
+        metrics = XTREME_TASK_METRICS[task_type]
+    except KeyError:
+        raise KeyError(f"no XTREME metric rule for task type {task_type!r}; known: {sorted(XTREME_TASK_METRICS)}") from None
+    vals = []
+    for m in metrics:
+        if m not in per_language or per_language[m].isna().any():
+            raise ValueError(f"task type {task_type!r} is scored on {metrics}, but metric {m!r} is missing for some language")
+        vals.append(per_language[m].astype(float).mean())
+    out = float(np.mean(vals))
+    if not np.isfinite(out):
+        raise ValueError(f"non-finite XTREME task score for type {task_type!r}")
+    return out
+
+
+def xtreme_scores(rows: pd.DataFrame, scale: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``rows``: one row per condition × task × language with columns ``condition, task, type`` and the metric
+    columns.  Returns (per condition: one column per task + ``XTREME`` = mean of the task scores; and a description
+    of each task: type, rule, languages).  ``scale`` = 100 gives XTREME's points."""
+    scores, info = [], {}
+    for (cond, task), d in rows.groupby(["condition", "task"], sort=False):
+        types = d["type"].unique()
+        if len(types) != 1:
+            raise ValueError(f"task {task!r} has several types {list(types)}")
+        scores.append({"condition": cond, "task": task, "score": scale * task_score(d, types[0])})
+        info[task] = {"task": task, "type": types[0], "score": task_metric_rule(types[0]), "languages": int(d["language"].nunique())}
+    wide = pd.DataFrame(scores).pivot(index="condition", columns="task", values="score")
+    wide = wide[list(info)]
+    wide["XTREME"] = wide.mean(axis=1, skipna=False)
+    return wide, pd.DataFrame(info.values())
+
+
+def xtreme_rows(targets: pd.DataFrame, target_types: dict[str, str], tatoeba: pd.DataFrame, bucc: pd.DataFrame) -> pd.DataFrame:
+    """Assemble the per-language rows of every task: trained targets (their type from the config) and the two
+    retrieval tasks (:data:`RETRIEVAL_TASKS`)."""
+    t = targets.rename(columns={"target": "task"}).copy()
+    t["type"] = t["task"].map(target_types)
+    if t["type"].isna().any():
+        raise ValueError(f"targets without a type: {sorted(t.loc[t['type'].isna(), 'task'].unique())}")
+    parts = [t]
+    for task, frame in (("tatoeba", tatoeba), ("bucc", bucc)):
+        if len(frame):
+            ttype, mapping = RETRIEVAL_TASKS[task]
+            r = frame[["condition", "language", *mapping]].rename(columns=mapping)
+            r["task"], r["type"] = task, ttype
+            parts.append(r)
+    return pd.concat(parts, ignore_index=True)
+
+
+def xtreme_style_summary(scores: pd.DataFrame, target_types: dict[str, str]) -> pd.DataFrame:
+    """Per target × condition: the language-averaged task score by the type's XTREME rule (QA: (EM + F1)/2)."""
+    wide, _ = xtreme_scores(scores.rename(columns={"target": "task"}).assign(type=lambda d: d["task"].map(target_types)))
+    return wide.drop(columns="XTREME")
 
 
 def _savefig(fig, path: str) -> None:
@@ -33,12 +104,13 @@ def _savefig(fig, path: str) -> None:
     plt.close(fig)
 
 
-def scatter_by_condition(cells: pd.DataFrame, predictor: str, path: str) -> None:
+def scatter_by_condition(cells: pd.DataFrame, predictor: str, path: str, outcome: str = "alignment") -> None:
     conds = sorted(cells["condition"].unique())
     n = len(conds)
     cols = min(4, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False, sharex=True, sharey=True,
+                             layout="constrained")  # constrained: the super-labels never overlap the tick labels
     for ax, cond in zip(axes.flat, conds):
         d = cells[cells["condition"] == cond].dropna(subset=[predictor, "delta"])
         low = d["low_resource"].astype(bool) if "low_resource" in d else np.zeros(len(d), bool)
@@ -54,13 +126,15 @@ def scatter_by_condition(cells: pd.DataFrame, predictor: str, path: str) -> None
         ax.set_title(cond, fontsize=9)
     for ax in axes.flat[n:]:
         ax.axis("off")
-    fig.supxlabel(f"morphology ({predictor})")
-    fig.supylabel("Δ alignment (condition − base)")
+    lim = float(np.nanmax(np.abs(cells["delta"]))) * 1.15 if cells["delta"].notna().any() else 0.0
+    axes.flat[0].set_ylim(-(lim or 1.0), lim or 1.0)  # symmetric around 0 (shared y): the sign of Δ reads at a glance
+    fig.supxlabel(f"morphology ({predictor}); line: unadjusted least-squares fit (no controls)")
+    fig.supylabel(f"Δ {outcome} (condition − base)")
     axes.flat[0].legend(fontsize=6)
     _savefig(fig, path)
 
 
-def forest(pooled: pd.DataFrame, path: str) -> None:
+def forest(pooled: pd.DataFrame, path: str, outcome: str = "alignment") -> None:
     d = pooled[pooled["model"].isin(["ols_hc3", "cluster_boot", "mixed"])].dropna(subset=["estimate"]).reset_index(drop=True)
     sd = d["predictor_sd"].fillna(1.0) if "predictor_sd" in d else 1.0
     est, low, high = d["estimate"] * sd, d["ci_low"] * sd, d["ci_high"] * sd
@@ -71,20 +145,20 @@ def forest(pooled: pd.DataFrame, path: str) -> None:
     ax.errorbar(est, y, xerr=[lo, hi], fmt="o", ms=4, capsize=2)
     ax.set_yticks(y, [f"{r.predictor} · {r.model} · {r.subset}" for r in d.itertuples()], fontsize=7)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set_xlabel("Δ alignment per SD of the predictor (95% CI)")
+    ax.set_xlabel(f"Δ {outcome} per SD of the predictor, adjusted for the controls (95% CI)")
     _savefig(fig, path)
 
 
-def layer_heatmap(layer_delta: pd.DataFrame, path: str) -> None:
+def layer_heatmap(layer_delta: pd.DataFrame, path: str, outcome: str = "alignment") -> None:
     """Mean Δ (over languages) per condition × layer."""
     piv = layer_delta.groupby(["condition", "layer"])["delta"].mean().unstack("layer")
-    fig, ax = plt.subplots(figsize=(0.5 * piv.shape[1] + 2, 0.4 * piv.shape[0] + 1.5))
-    lim = np.nanmax(np.abs(piv.to_numpy())) or 1.0
+    fig, ax = plt.subplots(figsize=(max(0.5 * piv.shape[1] + 2.5, 4.5), 0.4 * piv.shape[0] + 1.5), layout="constrained")
+    lim = np.nanmax(np.abs(piv.to_numpy())) or 1.0  # symmetric colour scale around 0
     im = ax.imshow(piv.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_xticks(range(piv.shape[1]), piv.columns)
     ax.set_yticks(range(piv.shape[0]), piv.index)
     ax.set_xlabel("layer (hidden_states index)")
-    fig.colorbar(im, ax=ax, label="mean Δ retrieval accuracy")
+    fig.colorbar(im, ax=ax, label=f"mean Δ {outcome}\nover languages (unadjusted)")
     _savefig(fig, path)
 
 
@@ -100,21 +174,38 @@ def _md_table(df: pd.DataFrame, floatfmt: str = ".3g") -> str:
     return "\n".join([head, sep, *body])
 
 
-def summary_markdown(path: str, *, targets: pd.DataFrame, retrieval: pd.DataFrame, morph_info: dict, pooled: pd.DataFrame,
-                     diagnostics: pd.DataFrame, bucc: pd.DataFrame, figures: dict[str, str], config_name: str) -> None:
-    pool = pooled[pooled["model"].isin(["spearman", "ols_hc3", "freedman_lane", "cluster_boot", "mixed"])]
-    cols = [c for c in ["subset", "predictor", "model", "estimate", "ci_low", "ci_high", "p", "p_holm", "n", "status"] if c in pool]
+def summary_markdown(path: str, *, targets: pd.DataFrame, xtreme: pd.DataFrame, xtreme_tasks: pd.DataFrame, retrieval: pd.DataFrame,
+                     morph_info: dict, pooled: pd.DataFrame, diagnostics: pd.DataFrame, bucc: pd.DataFrame, figures: dict[str, str],
+                     config_name: str, outcome: str, controls: list[str], bucc_notes: list[str] | None = None,
+                     opening: str = "") -> None:
+    pool = pooled[pooled["model"].isin(["spearman_unadjusted", "partial_spearman", "ols_hc3", "freedman_lane", "cluster_boot", "mixed"])]
+    cols = [c for c in ["subset", "predictor", "model", "controls", "estimate", "ci_low", "ci_high", "p", "p_holm", "n", "status"] if c in pool]
+    n_tasks = len(xtreme_tasks)
+    entered = "; ".join(f"{r.task} ({r.type}: {r.score}, {r.languages} language{'s' if r.languages != 1 else ''})" for r in xtreme_tasks.itertuples())
     parts = [
         f"# X-STILTs × morphology: summary ({config_name})",
+        "",
+        *([opening.strip(), ""] if opening.strip() else []),
+        "## XTREME-style score per condition (points, 0–100)",
+        (f"Mean of the {n_tasks} task scores this configuration has, each the language average of its type's metric "
+        "(XTREME `evaluate.py`: QA = (F1 + EM)/2, tagging and BUCC = F1, classification and Tatoeba = accuracy). "
+        f"Tasks that entered the score: {entered}. XTREME's own score averages 9 tasks (7 trained targets + BUCC + "
+        f"Tatoeba){'' if n_tasks == 9 else f'; with {n_tasks} here, the value is not comparable to published XTREME scores'}. "
+        "BUCC = test F1 with the dev-tuned threshold; Tatoeba = accuracy@1 en→xx."),
+        "",
+        _md_table(xtreme.reset_index()),
         "",
         "## Zero-shot target scores (language average; QA = (EM+F1)/2)",
         _md_table(targets.reset_index()),
         "",
-        "## Tatoeba retrieval (main layer; accuracy@1, mean of en→xx and xx→en)",
+        "## Tatoeba retrieval, headline en→xx (main layer; accuracy@1, English queries over the non-English side)",
+        "xx→en is stored beside it in `tables/tatoeba.csv` (`acc_xx2en`).",
+        "",
         _md_table(retrieval),
         "",
         "## BUCC mining (threshold tuned on dev, applied to test; oracle labelled)",
         _md_table(bucc) if len(bucc) else "(no BUCC languages configured)",
+        *(["", "Warnings:", *[f"* {w}" for w in bucc_notes]] if bucc_notes else []),
         "",
         "## Morphology composite",
         f"PC1 of {', '.join(morph_info.get('measures', []))}; explained variance {morph_info.get('explained_variance', float('nan')):.3f} "
@@ -123,7 +214,11 @@ def summary_markdown(path: str, *, targets: pd.DataFrame, retrieval: pd.DataFram
                     for k, v in morph_info.items() if k.startswith("spearman_composite_")) + ".",
         f"WALS coverage: {morph_info.get('wals_coverage', {})}. Word measures excluded for: {morph_info.get('word_measures_excluded') or 'none'}.",
         "",
-        "## Regression of Δ alignment on morphology (pooled over conditions)",
+        f"## Regression of Δ {outcome} on morphology (pooled over conditions)",
+        (f"Outcome: Δ {outcome} = {outcome}(condition) − {outcome}(base) at the main layer (`regression.outcome`). "
+        f"`spearman_unadjusted` takes no controls (a confounder such as resource size can make it reject under the null); "
+        f"`partial_spearman`, `ols_hc3`, `freedman_lane`, `cluster_boot` and `mixed` adjust for: {', '.join(controls) or 'none'}."),
+        "",
         _md_table(pool[cols]),
         "",
         "## Diagnostics",

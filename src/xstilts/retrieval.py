@@ -1,28 +1,98 @@
 """Sentence retrieval: Tatoeba accuracy@1 (both directions) and BUCC 2018 margin-based bitext mining.
 
-Exact inner-product search on L2-normalised vectors (cosine):
+Every search is an exact cosine top-k (inner product of L2-normalised vectors) with one tie rule: **equal scores
+are ordered by the lower database index**.  Engines only *propose* candidates; the result is decided by one
+canonical step shared by all of them (:func:`canonical_topk`), so every engine returns the same neighbours:
 
-* :func:`knn` -- FAISS ``IndexFlatIP``; a GPU index (optionally float16) automatically when faiss sees a GPU;
-  chunked over the database so memory stays bounded at BUCC scale; merges per-chunk top-k.
-* :func:`mutual_knn` -- both directions' top-k from **one** similarity pass (tiled GEMM, running top-k per side),
-  in torch on the GPU when present.  Neighbour *selection* may use float16/bfloat16; the similarities of the
-  selected candidates are recomputed in float32, so margins and scores are exact.
+1. an engine proposes ``m`` candidates per query (2k in float32, 8k in low precision): :func:`knn` (FAISS ``IndexFlatIP``, GPU when faiss sees one,
+   chunked over the database) or :func:`mutual_knn` (both directions from one tiled similarity pass in torch,
+   float32 or low-precision selection);
+2. the candidates are rescored in float64 (rounded to float32: the canonical score) and ordered by (score desc,
+   index asc);
+3. the selection is **verified**: a row is accepted only when its k-th canonical score exceeds its m-th by more
+   than twice the engine's worst-case rounding error (``selection_tolerance``) -- then no vector outside the
+   candidate list can belong in the top k, nor tie with it.  Rows that fail (exact ties at the boundary, or
+   low-precision scores bunched together) are recomputed: first a float32 pass over the whole database, then, if
+   still ambiguous, float64.  The number of recomputed rows is returned (``fallback_rows``).
+
+So bfloat16/float16 selection is **exact**, not approximate: it is only faster where the margins are clear.
+float32 stays the default.
 
 BUCC follows LASER/XTREME ``mine_bitext`` (k = 4, ratio margin, ``retrieval='max'`` greedy one-to-one pairing) and
 ``bucc_optimize`` (F1-optimal threshold at the midpoint between adjacent candidate scores).  The threshold is tuned
 on the sample (dev) split and applied unchanged to the training (test) split; the oracle F1 (threshold tuned on the
-test gold) is reported beside it, labelled as such.
+test gold) is reported beside it, labelled as such.  Repeated sentences are mined once; how their ids are credited
+is a choice (``DUPLICATES``): ``all_ids`` (jiant: a mined text pair counts for every id carrying that text) or
+``drop`` (XTREME ``read_sent2id``: a sentence that occurs more than once on a side maps to no id).
+
+Bad inputs are errors that name the input (:class:`RetrievalInputError`): non-finite values, empty sides,
+mismatched dimensions, Tatoeba sides of different lengths, BUCC texts that do not match the embedding rows.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+DUPLICATES = ("all_ids", "drop")
+TIE_RULE = "equal scores: lower index first"
+
+
+class RetrievalInputError(ValueError):
+    """An embedding or text input that cannot give a meaningful retrieval score (the message names it)."""
+
+
 # --------------------------------------------------------------------------------------------------------------
-# search backends
+# input checks
+# --------------------------------------------------------------------------------------------------------------
+
+
+def check_embeddings(x: np.ndarray, name: str) -> np.ndarray:
+    """A non-empty 2-D matrix of finite numbers, else an error naming ``name`` (file / language / side / layer)."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise RetrievalInputError(f"{name}: expected a 2-D (sentences x dim) matrix, got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise RetrievalInputError(f"{name}: no sentences (empty side)")
+    if x.shape[1] == 0:
+        raise RetrievalInputError(f"{name}: zero-dimensional embeddings")
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise RetrievalInputError(f"{name}: {len(bad)} of {len(x)} embedding rows contain NaN or inf "
+                                  f"(first rows: {bad[:5].tolist()}); refusing to score them")
+    return x
+
+
+def check_pair(x: np.ndarray, y: np.ndarray, x_name: str, y_name: str) -> None:
+    check_embeddings(x, x_name)
+    check_embeddings(y, y_name)
+    if x.shape[1] != y.shape[1]:
+        raise RetrievalInputError(f"{x_name} has dimension {x.shape[1]} but {y_name} has {y.shape[1]}")
+
+
+def resolve_main_layer(layer: int, stored: list[int], key: str = "retrieval.layer") -> int:
+    """The one rule for the main layer, used by Tatoeba, BUCC and the regression alike: ``layer`` >= 0 is a
+    hidden_states index that must be among the stored analysis layers; a negative ``layer`` counts from the end of
+    the stored analysis layers (with ``analysis_layers: all``, from the top of the model)."""
+    stored = sorted(int(s) for s in stored)
+    if not stored:
+        raise ValueError(f"config key '{key}': no analysis layers were stored")
+    if layer < 0:
+        if -layer > len(stored):
+            raise ValueError(f"config key '{key}': {layer} reaches below the {len(stored)} stored analysis layers {stored}")
+        return stored[layer]
+    if layer not in stored:
+        raise ValueError(f"config key '{key}': layer {layer} is not among the stored analysis layers {stored} "
+                         "(retrieval.analysis_layers)")
+    return layer
+
+
+# --------------------------------------------------------------------------------------------------------------
+# search engines (candidate proposal)
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -47,7 +117,7 @@ def _topk_merge(d1, i1, d2, i2, k):
 
 def knn(queries: np.ndarray, database: np.ndarray, k: int, use_gpu: bool | None = None, float16: bool = False,
         db_chunk: int = 262144) -> tuple[np.ndarray, np.ndarray, str]:
-    """Exact top-k inner product of each query against the database (FAISS).  Returns (sims, ids, backend)."""
+    """Raw FAISS top-k inner product (an engine: ties unordered).  Returns (sims, ids, backend)."""
     import faiss
 
     k = min(k, len(database))
@@ -78,39 +148,30 @@ def _torch_device(device: str | None):
     return torch.device(device)
 
 
-def _rescore(A, B, ind, block_bytes: int):
-    """Exact float32 A[i] . B[ind[i, j]] in row chunks that keep the gathered B rows within ``block_bytes``."""
+def _torch_dtype(precision: str, dev):
     import torch
 
-    out = torch.empty(ind.shape, dtype=torch.float32, device=A.device)
-    rows = max(1, block_bytes // (4 * A.shape[1] * max(1, ind.shape[1])))
-    for s in range(0, len(A), rows):
-        out[s : s + rows] = torch.einsum("nd,nkd->nk", A[s : s + rows], B[ind[s : s + rows]])
-    return out
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[precision]
+    if dev.type == "cpu" and dtype == torch.float16:
+        dtype = torch.bfloat16  # CPU GEMMs have no fast fp16 path
+    return dtype
 
 
-def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32", device: str | None = None,
-               block_bytes: int = 1 << 24) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
-    """Top-k of x against y *and* of y against x from one pass over the similarity matrix.
+def mutual_knn(x: np.ndarray, y: np.ndarray, m: int, precision: str = "float32", device: str | None = None,
+               block_bytes: int = 1 << 24) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """Candidate top-m of x against y *and* of y against x from one pass over the similarity matrix (an engine).
 
-    The matrix is computed in square tiles (``block_bytes`` bounds a tile); each tile yields its rows' top-k and,
-    transposed in cache, its columns' top-k, merged into running top-k lists for both sides.  Selection may run in
-    bfloat16/float16 with 2k over-sampling; the candidates' similarities are recomputed in float32.
-    Returns (x2y_sim, x2y_ind, y2x_sim, y2x_ind, backend).
+    The matrix is computed in square tiles (``block_bytes`` bounds a tile); each tile yields its rows' top-m and,
+    transposed in cache, its columns' top-m, merged into running lists for both sides.  Returns
+    (x2y_ind, y2x_ind, backend, effective precision); the caller canonicalises the candidates.
     """
     import torch
 
     dev = _torch_device(device)
-    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[precision]
-    if dev.type == "cpu" and dtype == torch.float16:
-        dtype = torch.bfloat16  # CPU GEMMs have no fast fp16 path
-    # low-precision selection over-samples candidates (2k), then keeps the exact float32 top-k among them
-    over = k if dtype == torch.float32 else 2 * k
-    kx, ky = min(over, len(y)), min(over, len(x))
-    X = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev)
-    Y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).to(dev)
-    Xc, Yc = X.to(dtype), Y.to(dtype)
-    # square tiles: each tile's rows and (after a cheap in-cache transpose) its columns are searched contiguously
+    dtype = _torch_dtype(precision, dev)
+    kx, ky = min(m, len(y)), min(m, len(x))
+    Xc = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev).to(dtype)
+    Yc = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).to(dev).to(dtype)
     tile = int(min(8192, max(256, (block_bytes // 4) ** 0.5)))
     x2y_ind = torch.empty((len(x), kx), dtype=torch.long, device=dev)
     col_val = torch.full((len(y), ky), -float("inf"), device=dev)
@@ -119,7 +180,7 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32",
         Xs = Xc[s : s + tile]
         rv, ri = [], []
         for t in range(0, len(y), tile):
-            blk = Xs @ Yc[t : t + tile].T  # selection precision; exact scores are recomputed below
+            blk = Xs @ Yc[t : t + tile].T  # selection precision; canonical scores are recomputed by the caller
             v, i = blk.topk(min(kx, blk.shape[1]), dim=1)
             rv.append(v.float())
             ri.append(i + t)
@@ -130,17 +191,110 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32",
             col_val[t : t + tile], col_ind[t : t + tile] = cv.gather(1, top), ci.gather(1, top)
         rv, ri = torch.cat(rv, dim=1), torch.cat(ri, dim=1)
         x2y_ind[s : s + tile] = ri.gather(1, rv.topk(kx, dim=1).indices)
-    y2x_ind = col_ind
-    # exact float32 similarities of the selected candidates (chunked: the gathered rows are n x k x d)
-    x2y_sim = _rescore(X, Y, x2y_ind, block_bytes)
-    y2x_sim = _rescore(Y, X, y2x_ind, block_bytes)
-    # keep each row's exact top-k, ordered by exact similarity
-    o1 = x2y_sim.argsort(1, descending=True)[:, : min(k, len(y))]
-    o2 = y2x_sim.argsort(1, descending=True)[:, : min(k, len(x))]
-    x2y_sim, x2y_ind = x2y_sim.gather(1, o1), x2y_ind.gather(1, o1)
-    y2x_sim, y2x_ind = y2x_sim.gather(1, o2), y2x_ind.gather(1, o2)
-    backend = f"torch-{dev.type}-{str(dtype).split('.')[-1]}-mutual"
-    return x2y_sim.cpu().numpy(), x2y_ind.cpu().numpy(), y2x_sim.cpu().numpy(), y2x_ind.cpu().numpy(), backend
+    eff = str(dtype).split(".")[-1]
+    return x2y_ind.cpu().numpy(), col_ind.cpu().numpy(), f"torch-{dev.type}-{eff}-mutual", eff
+
+
+# --------------------------------------------------------------------------------------------------------------
+# canonical (exact, tie-ordered) top-k
+# --------------------------------------------------------------------------------------------------------------
+
+_UNIT_ROUNDOFF = {"float32": 2.0**-24, "bfloat16": 2.0**-8, "float16": 2.0**-11}
+
+
+def selection_tolerance(precision: str, dim: int) -> float:
+    """Twice a worst-case bound on an engine's error in a cosine of unit vectors: inputs and output rounded to the
+    selection precision (3u) plus a float32 accumulation over ``dim`` terms (dim * 2^-24)."""
+    u = _UNIT_ROUNDOFF[precision]
+    low = 0.0 if precision == "float32" else 3 * u
+    return 2 * (low + dim * 2.0**-24)
+
+
+def _rescore64(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, block_bytes: int = 1 << 26) -> np.ndarray:
+    """Canonical scores float32(float64 q . d) of each query's candidates (row chunks bound the gathered block)."""
+    out = np.empty(cand.shape, dtype=np.float32)
+    rows = max(1, block_bytes // (8 * Q.shape[1] * max(1, cand.shape[1])))
+    for s in range(0, len(Q), rows):
+        q = Q[s : s + rows].astype(np.float64)
+        out[s : s + rows] = np.einsum("nd,nmd->nm", q, D[cand[s : s + rows]].astype(np.float64))
+    return out
+
+
+def _order(sims: np.ndarray, ind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort each row by (score desc, index asc)."""
+    o = np.lexsort((ind, -sims), axis=1)
+    return np.take_along_axis(sims, o, 1), np.take_along_axis(ind, o, 1)
+
+
+def _full_rows(Q: np.ndarray, D: np.ndarray, m: int, dtype, block_bytes: int = 1 << 26) -> tuple[np.ndarray, np.ndarray]:
+    """Exhaustive top-m of each query over the whole database in ``dtype``; values tied with the m-th are resolved by
+    the lower index."""
+    n = len(D)
+    out_s = np.empty((len(Q), m), dtype=np.float32)
+    out_i = np.empty((len(Q), m), dtype=np.int64)
+    Dd = D.astype(dtype)
+    rows = max(1, block_bytes // (8 * n))
+    for s in range(0, len(Q), rows):
+        sims = (Q[s : s + rows].astype(dtype) @ Dd.T).astype(np.float32)
+        idx = np.argpartition(-sims, m - 1, axis=1)[:, :m] if m < n else np.broadcast_to(np.arange(n), sims.shape).copy()
+        vals = np.take_along_axis(sims, idx, 1)
+        if m < n:  # rows where more values than m tie with the m-th: take the tied ones by index
+            kth = vals.min(1)
+            for r in np.flatnonzero((sims >= kth[:, None]).sum(1) > m):
+                cand = np.flatnonzero(sims[r] >= kth[r])
+                o = np.lexsort((cand, -sims[r, cand]))[:m]
+                idx[r], vals[r] = cand[o], sims[r, cand[o]]
+        out_s[s : s + rows], out_i[s : s + rows] = _order(vals, idx)
+    return out_s, out_i
+
+
+def canonical_topk(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, k: int, tolerance: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Exact top-k of unit-norm ``Q`` against ``D`` from an engine's candidate indices ``cand`` (n x m, m >= k).
+
+    Canonical score = float32 of the float64 inner product; order = (score desc, index asc).  A row whose k-th
+    score is not above its m-th by more than ``tolerance`` is recomputed over the whole database (float32, then
+    float64 where still ambiguous).  Returns (sims (n x k), ids (n x k), number of recomputed rows).
+    """
+    n_db = len(D)
+    k = min(k, n_db)
+    sims, ind = _order(_rescore64(Q, D, cand), cand)
+    m = cand.shape[1]
+    fallback = 0
+    if m < n_db:
+        unsafe = np.flatnonzero(sims[:, k - 1] - sims[:, m - 1] <= tolerance)
+        if len(unsafe):
+            fallback = len(unsafe)
+            # float32 pass over the whole database proposes m candidates for these rows; canonical rescoring; rows
+            # whose margin is still within the float32 tolerance are settled in float64
+            _, i32 = _full_rows(Q[unsafe], D, m, np.float32)
+            s2, i2 = _order(_rescore64(Q[unsafe], D, i32), i32)
+            tol32 = selection_tolerance("float32", Q.shape[1])
+            still = np.flatnonzero(s2[:, k - 1] - s2[:, m - 1] <= tol32)
+            if len(still):
+                s2[still], i2[still] = _full_rows(Q[unsafe[still]], D, m, np.float64)
+            sims[unsafe], ind[unsafe] = s2, i2
+    return sims[:, :k], ind[:, :k], fallback
+
+
+def oversample(k: int, precision: str) -> int:
+    """Candidates an engine proposes per query: 2k in float32, 8k in low precision (wider margins to verify)."""
+    return (2 if precision == "float32" else 8) * k
+
+
+def search(queries: np.ndarray, database: np.ndarray, k: int, engine: str = "faiss", precision: str = "float32",
+           use_gpu: bool | None = None) -> tuple[np.ndarray, np.ndarray, str, int]:
+    """Exact cosine top-k (inputs already unit-norm): an engine proposes candidates, :func:`canonical_topk`
+    decides.  Returns (sims, ids, backend, fallback_rows)."""
+    m = min(oversample(k, precision), len(database))
+    if engine == "faiss":
+        _, cand, backend = knn(queries, database, m, use_gpu=use_gpu, float16=precision == "float16")
+        prec = "float16" if precision == "float16" and backend.startswith("faiss-gpu") else "float32"
+    elif engine == "mutual":
+        cand, _, backend, prec = mutual_knn(queries, database, m, precision=precision)
+    else:
+        raise ValueError(f"unknown search engine {engine!r} (faiss|mutual)")
+    s, i, fb = canonical_topk(queries, database, cand, k, selection_tolerance(prec, queries.shape[1]))
+    return s, i, backend, fb
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -149,18 +303,23 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32",
 
 
 def retrieval_accuracy(queries: np.ndarray, database: np.ndarray, use_gpu: bool | None = None) -> tuple[float, str]:
-    """Share of queries whose nearest database vector (cosine) is the aligned row (gold = identity)."""
-    _, idx, backend = knn(l2_normalize(queries), l2_normalize(database), 1, use_gpu=use_gpu)
+    """Share of queries whose nearest database vector (cosine; ties: lower index) is the aligned row (gold = identity)."""
+    _, idx, backend, _ = search(l2_normalize(queries), l2_normalize(database), 1, use_gpu=use_gpu)
     return float((idx[:, 0] == np.arange(len(queries))).mean()), backend
 
 
-def tatoeba_scores(src: np.ndarray, en: np.ndarray, use_gpu: bool | None = None) -> dict:
-    """Accuracy@1 en→xx (English queries, as the XTREME/jiant code computes) and xx→en, with chance = 1/N."""
+def tatoeba_scores(src: np.ndarray, en: np.ndarray, use_gpu: bool | None = None, name: str = "tatoeba") -> dict:
+    """Accuracy@1 en→xx -- the headline, as XTREME and jiant compute it: index the non-English side, query with
+    English -- and xx→en (stored), with chance = 1/N.  ``name`` (file / language / layer) is used in errors."""
+    check_pair(src, en, f"{name} (non-English side)", f"{name} (English side)")
+    if len(src) != len(en):
+        raise RetrievalInputError(f"{name}: the sides differ in length ({len(src)} non-English vs {len(en)} English "
+                                  "sentences); Tatoeba needs aligned translation pairs")
     en2xx, backend = retrieval_accuracy(en, src, use_gpu)
     xx2en, _ = retrieval_accuracy(src, en, use_gpu)
     n = len(src)
-    return {"acc_en2xx": en2xx, "acc_xx2en": xx2en, "acc_mean": (en2xx + xx2en) / 2, "n": n, "chance": 1.0 / n,
-            "backend": backend}
+    return {"acc_en2xx": en2xx, "acc_xx2en": xx2en, "acc_mean": (en2xx + xx2en) / 2, "headline": "acc_en2xx",
+            "n": n, "chance": 1.0 / n, "backend": backend, "ties": TIE_RULE}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -175,6 +334,7 @@ class Mined:
     score: np.ndarray
     backend: str
     seconds: float
+    fallback_rows: int = 0  # rows whose neighbours were recomputed over the whole database (ties / narrow margins)
 
 
 def margin_scores(sim: np.ndarray, ind: np.ndarray, fwd_mean: np.ndarray, bwd_mean: np.ndarray) -> np.ndarray:
@@ -183,7 +343,9 @@ def margin_scores(sim: np.ndarray, ind: np.ndarray, fwd_mean: np.ndarray, bwd_me
 
 
 def greedy_max(cand_src: np.ndarray, cand_tgt: np.ndarray, scores: np.ndarray, threshold: float = 0.0):
-    """``retrieval='max'``: best candidates first, accept a pair only if neither side is taken and score > threshold."""
+    """``retrieval='max'``: best candidates first, accept a pair only if neither side is taken and score > threshold.
+    Equal scores keep the candidates' order (forward candidates by source row, then backward by target row), so
+    the pairing is deterministic."""
     order = np.argsort(-scores, kind="stable")
     seen_s, seen_t = set(), set()
     keep = []
@@ -200,17 +362,26 @@ def greedy_max(cand_src: np.ndarray, cand_tgt: np.ndarray, scores: np.ndarray, t
 
 
 def mine(x: np.ndarray, y: np.ndarray, k: int = 4, engine: str = "mutual", precision: str = "float32",
-         use_gpu: bool | None = None, device: str | None = None) -> Mined:
-    """Ratio-margin bitext mining of x (source) against y (English), LASER/XTREME ``mode='mine', retrieval='max'``."""
+         use_gpu: bool | None = None, device: str | None = None, name: str = "bucc") -> Mined:
+    """Ratio-margin bitext mining of x (source) against y (English), LASER/XTREME ``mode='mine', retrieval='max'``.
+
+    Neighbours are exact and tie-ordered whatever the engine and precision (see the module docstring)."""
+    check_pair(x, y, f"{name} (source side)", f"{name} (English side)")
     t0 = time.perf_counter()
     x, y = l2_normalize(x), l2_normalize(y)
+    m = oversample(k, precision)
+    mx, my = min(m, len(y)), min(m, len(x))
     if engine == "mutual":
-        x2y_sim, x2y_ind, y2x_sim, y2x_ind, backend = mutual_knn(x, y, k, precision=precision, device=device)
+        cx, cy, backend, prec = mutual_knn(x, y, m, precision=precision, device=device)
     elif engine == "faiss":
-        x2y_sim, x2y_ind, backend = knn(x, y, k, use_gpu=use_gpu, float16=precision == "float16")
-        y2x_sim, y2x_ind, _ = knn(y, x, k, use_gpu=use_gpu, float16=precision == "float16")
+        _, cx, backend = knn(x, y, mx, use_gpu=use_gpu, float16=precision == "float16")
+        _, cy, _ = knn(y, x, my, use_gpu=use_gpu, float16=precision == "float16")
+        prec = "float16" if precision == "float16" and backend.startswith("faiss-gpu") else "float32"
     else:
         raise ValueError(f"unknown mining engine {engine!r} (mutual|faiss)")
+    tol = selection_tolerance(prec, x.shape[1])
+    x2y_sim, x2y_ind, fb1 = canonical_topk(x, y, cx, k, tol)
+    y2x_sim, y2x_ind, fb2 = canonical_topk(y, x, cy, k, tol)
     fwd_mean, bwd_mean = x2y_sim.mean(1), y2x_sim.mean(1)
     fwd = margin_scores(x2y_sim, x2y_ind, fwd_mean, bwd_mean)
     bwd = margin_scores(y2x_sim, y2x_ind, bwd_mean, fwd_mean)
@@ -219,11 +390,11 @@ def mine(x: np.ndarray, y: np.ndarray, k: int = 4, engine: str = "mutual", preci
     cand_tgt = np.concatenate([x2y_ind[np.arange(len(x)), fa], np.arange(len(y))])
     scores = np.concatenate([fwd.max(1), bwd.max(1)])
     s, t, sc = greedy_max(cand_src, cand_tgt, scores)
-    return Mined(s, t, sc, backend, time.perf_counter() - t0)
+    return Mined(s, t, sc, backend, time.perf_counter() - t0, fb1 + fb2)
 
 
 def dedup(texts: list[str], ids: list[str]) -> tuple[list[str], list[list[str]]]:
-    """Unique sentences (first-seen order) and, for each, every id that carries it (jiant's text->ids mapping)."""
+    """Unique sentences (first-seen order) and, for each, every id that carries it."""
     pos: dict[str, int] = {}
     uniq: list[str] = []
     owners: list[list[str]] = []
@@ -236,11 +407,19 @@ def dedup(texts: list[str], ids: list[str]) -> tuple[list[str], list[list[str]]]
     return uniq, owners
 
 
-def candidates_to_ids(m: Mined, src_owners: list[list[str]], tgt_owners: list[list[str]]) -> dict[tuple[str, str], float]:
+def candidates_to_ids(m: Mined, src_owners: list[list[str]], tgt_owners: list[list[str]],
+                      duplicates: str = "all_ids") -> dict[tuple[str, str], float]:
+    """Map mined sentence pairs to id pairs.  ``all_ids`` (jiant): credit every id carrying the text; ``drop``
+    (XTREME ``read_sent2id``): a sentence carried by several ids maps to none, so its pairs are not predicted."""
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"config key 'retrieval.bucc.duplicates': {duplicates!r} not in {DUPLICATES}")
     out: dict[tuple[str, str], float] = {}
     for s, t, sc in zip(m.src, m.tgt, m.score):
-        for a in src_owners[s]:
-            for b in tgt_owners[t]:
+        a_ids, b_ids = src_owners[s], tgt_owners[t]
+        if duplicates == "drop" and (len(a_ids) > 1 or len(b_ids) > 1):
+            continue
+        for a in a_ids:
+            for b in b_ids:
                 out[(a, b)] = max(float(sc), out.get((a, b), -np.inf))
     return out
 
@@ -254,7 +433,8 @@ def prf(pred: set, gold: set) -> dict:
 
 
 def optimize_threshold(cands: dict[tuple[str, str], float], gold: set) -> tuple[float, float]:
-    """``bucc_optimize``: sweep the cut over candidates sorted by score; threshold = midpoint at the best F1."""
+    """``bucc_optimize``: sweep the cut over candidates sorted by score; threshold = midpoint at the best F1.
+    Without any correct candidate the threshold lies above every score (nothing is predicted) and F1 is 0."""
     items = sorted(cands.items(), key=lambda kv: -kv[1])
     n_correct, best_f1, threshold = 0, 0.0, (items[0][1] + 1e-6 if items else 0.0)
     for i, (pair, score) in enumerate(items):
@@ -272,14 +452,31 @@ def apply_threshold(cands: dict[tuple[str, str], float], threshold: float) -> se
     return {p for p, s in cands.items() if s >= threshold}
 
 
-def bucc_split(x: np.ndarray, y: np.ndarray, src_texts, src_ids, tgt_texts, tgt_ids, **mine_kw):
-    """Mine one split: dedup both sides, mine over the unique sentences, return id-level candidate scores."""
-    su, so = dedup(src_texts, src_ids)
-    tu, to = dedup(tgt_texts, tgt_ids)
-    first_s = _first_rows(src_texts, su)
-    first_t = _first_rows(tgt_texts, tu)
-    m = mine(x[first_s], y[first_t], **mine_kw)
-    return candidates_to_ids(m, so, to), m
+def bucc_split(x: np.ndarray, y: np.ndarray, src_texts, src_ids, tgt_texts, tgt_ids, duplicates: str = "all_ids",
+               name: str = "bucc", **mine_kw):
+    """Mine one split: dedup both sides, mine over the unique sentences, return id-level candidate scores.
+
+    ``x``/``y`` hold one embedding row per text, in order; any mismatch is an error naming ``name``."""
+    for side, emb, texts, ids in (("source", x, src_texts, src_ids), ("English", y, tgt_texts, tgt_ids)):
+        if len(texts) == 0:
+            raise RetrievalInputError(f"{name}: the {side} side has no sentences")
+        if len(texts) != len(emb):
+            raise RetrievalInputError(f"{name}: the {side} side has {len(texts)} texts but {len(emb)} embedding rows; "
+                                      "they must correspond one to one (re-embed the split)")
+        if len(ids) != len(texts):
+            raise RetrievalInputError(f"{name}: the {side} side has {len(texts)} texts but {len(ids)} ids")
+    su, so = dedup(list(src_texts), list(src_ids))
+    tu, to = dedup(list(tgt_texts), list(tgt_ids))
+    first_s = _first_rows(list(src_texts), su)
+    first_t = _first_rows(list(tgt_texts), tu)
+    m = mine(np.asarray(x)[first_s], np.asarray(y)[first_t], name=name, **mine_kw)
+    return candidates_to_ids(m, so, to, duplicates), m
+
+
+def duplicate_stats(texts) -> int:
+    """Number of sentences that occur more than once on a side (their ids follow ``retrieval.bucc.duplicates``)."""
+    _, owners = dedup(list(texts), list(range(len(texts))))
+    return sum(len(o) > 1 for o in owners)
 
 
 def _first_rows(texts: list[str], uniq: list[str]) -> np.ndarray:
@@ -289,10 +486,23 @@ def _first_rows(texts: list[str], uniq: list[str]) -> np.ndarray:
     return np.array([pos[t] for t in uniq], dtype=np.int64)
 
 
-def bucc_evaluate(dev_cands: dict, dev_gold: set, test_cands: dict, test_gold: set) -> dict:
-    """Threshold tuned on dev gold, applied unchanged to test; oracle test F1 reported separately."""
+def bucc_evaluate(dev_cands: dict, dev_gold: set, test_cands: dict, test_gold: set, name: str = "bucc") -> dict:
+    """Threshold tuned on dev gold, applied unchanged to test; oracle test F1 reported separately.
+
+    A dev split with no correct candidate cannot place a threshold: it is recorded (``dev_no_correct_candidate``,
+    ``warnings``) and warned about, and test then predicts nothing."""
+    for split, gold in (("dev (sample)", dev_gold), ("test (training)", test_gold)):
+        if not gold:
+            raise RetrievalInputError(f"{name}: the {split} gold file has no pairs")
     threshold, dev_f1 = optimize_threshold(dev_cands, dev_gold)
+    notes = []
+    no_correct = not any(p in dev_gold for p in dev_cands)
+    if no_correct:
+        notes.append(f"{name}: no mined dev candidate is a gold pair ({len(dev_cands)} candidates, {len(dev_gold)} gold); "
+                     "the threshold lies above every score, so test predicts nothing and test F1 is 0")
+        warnings.warn(notes[-1], stacklevel=2)
     test = prf(apply_threshold(test_cands, threshold), test_gold)
     oracle_threshold, oracle_f1 = optimize_threshold(test_cands, test_gold)
     return {"threshold_from_dev": threshold, "dev_f1": dev_f1, **{f"test_{k}": v for k, v in test.items()},
-            "oracle_test_f1": oracle_f1, "oracle_threshold": oracle_threshold}
+            "oracle_test_f1": oracle_f1, "oracle_threshold": oracle_threshold, "dev_no_correct_candidate": no_correct,
+            "warnings": notes}

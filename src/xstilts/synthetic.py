@@ -13,7 +13,7 @@ grammar.  Languages differ in
 Shared anchors: numerals are written as digits everywhere and personal names are shared (transliterated for other
 scripts).  Labels of every task follow from the frames, never from chance.
 
-The generator writes the same canonical on-disk schema (parquet) that the real download rules write, so every
+The generator writes the canonical tables of ``xstilts.contracts`` (the same as the real-source conversions), so every
 downstream stage runs the same code on the demo and on the real study.
 """
 
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xstilts import contracts
 from xstilts.io import atomic_write_parquet, atomic_write_text
 
 # --------------------------------------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ class WorldConfig:
     dev_size: int = 150
 
     @classmethod
-    def from_dict(cls, d: dict) -> "WorldConfig":
+    def from_dict(cls, d: dict) -> WorldConfig:
         d = dict(d)
         langs = [LanguageSpec(**{**l, "bound": tuple(l.get("bound", ()))}) for l in d.pop("languages")]
         return cls(languages=langs, **d)
@@ -497,12 +498,14 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
             for _ in range(lang.spec.tlm_pairs):
                 f = sample_frame(rng)
                 texts.append(_tlm_text(text_of(lang.render(f)), text_of(en.render(f))))
-        atomic_write_parquet(pd.DataFrame({"text": texts}), out / "mono" / f"{code}.parquet")
+        contracts.write("mono", pd.DataFrame({"text": texts}), out / "mono" / f"{code}.parquet")
 
     # multi-parallel corpus (morphology measures): one column per language
     rng = random.Random(f"{cfg.seed}-parallel")
     frames = [sample_frame(rng) for _ in range(cfg.parallel_sentences)]
-    atomic_write_parquet(pd.DataFrame({c: [text_of(l.render(f)) for f in frames] for c, l in all_langs.items()}), out / "parallel.parquet")
+    parallel = pd.DataFrame({c: [text_of(l.render(f)) for f in frames] for c, l in all_langs.items()})
+    contracts.parallel_columns(parallel, list(all_langs), str(out / "parallel.parquet"))
+    atomic_write_parquet(parallel, out / "parallel.parquet")
 
     # Tatoeba-like pairs (google/xtreme schema): distinct frames per language, as in the real data
     for code, lang in langs.items():
@@ -510,7 +513,7 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
         fr = [sample_frame(rng) for _ in range(cfg.tatoeba_pairs)]
         df = pd.DataFrame({"source_sentence": [text_of(lang.render(f)) for f in fr], "target_sentence": [text_of(en.render(f)) for f in fr],
                            "source_lang": code, "target_lang": "en"})
-        atomic_write_parquet(df, out / "tatoeba" / f"{code}.parquet")
+        contracts.write("tatoeba", df, out / "tatoeba" / f"{code}.parquet")
 
     # BUCC-like comparable corpora with distractors and gold pairs; sample (dev) and training (test) splits
     for code in cfg.bucc_languages:
@@ -531,27 +534,28 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
                  "side": [code] * len(xi) + ["en"] * len(ei)}
             )
             gold = pd.DataFrame({"src_id": [x_ids[i] for i in range(n_gold)], "en_id": [e_ids[i] for i in range(n_gold)]})
-            atomic_write_parquet(sents, out / "bucc" / f"{code}.{split}.parquet")
-            atomic_write_parquet(gold, out / "bucc" / f"{code}.{split}.gold.parquet")
+            contracts.write("bucc_sentences", sents, out / "bucc" / f"{code}.{split}.parquet")
+            contracts.write("bucc_gold", gold, out / "bucc" / f"{code}.{split}.gold.parquet")
 
     # English intermediate tasks (train/validation), labels from the generator
     for task, spec in cfg.intermediate.items():
         for split, n in (("train", spec["train"]), ("validation", cfg.dev_size)):
             rng = random.Random(f"{cfg.seed}-inter-{task}-{split}")
-            atomic_write_parquet(_task_frame(spec["type"], en, rng, n), out / "intermediate" / task / f"{split}.parquet")
+            contracts.write(spec["type"], _task_frame(spec["type"], en, rng, n), out / "intermediate" / task / f"{split}.parquet")
 
     # target tasks: English train/validation, per-language test
     for target, spec in cfg.targets.items():
         for split, n in (("train", spec["train"]), ("validation", cfg.dev_size)) if spec["train"] else ():
             rng = random.Random(f"{cfg.seed}-target-{target}-{split}")
-            atomic_write_parquet(_task_frame(spec["type"], en, rng, n), out / "target" / target / f"{split}.parquet")
+            contracts.write(spec["type"], _task_frame(spec["type"], en, rng, n), out / "target" / target / f"{split}.parquet")
         for code, lang in all_langs.items():
             rng = random.Random(f"{cfg.seed}-target-{target}-test")  # same frames in every language
-            atomic_write_parquet(_task_frame(spec["type"], lang, rng, cfg.target_test_size), out / "target" / target / "test" / f"{code}.parquet")
+            contracts.write(spec["type"], _task_frame(spec["type"], lang, rng, cfg.target_test_size),
+                            out / "target" / target / "test" / f"{code}.parquet")
 
     tables = wals_cldf(cfg)
     for name, df in tables.items():
-        atomic_write_text(df.to_csv(index=False), out / "wals" / f"{name}.csv")
+        contracts.write(f"wals_{name}", df, out / "wals" / f"{name}.csv")
     atomic_write_text(language_table(cfg).to_csv(index=False), out / "languages.csv")
 
 

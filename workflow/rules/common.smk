@@ -1,8 +1,9 @@
 # Python helpers only (no rules): config validation, path helpers, wildcard constraints and input functions.
 import json
+import re
 from pathlib import Path
 
-from xstilts.config import conditions, load_and_check, multitask_tasks
+from xstilts.config import bucc_mining_settings, conditions, embedding_settings, load_and_check, multitask_tasks
 
 load_and_check(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -17,6 +18,13 @@ PIVOT = config["pivot"]
 ALL_LANGS = sorted(set(STUDY_LANGS) | set(TATOEBA_LANGS) | set(BUCC_LANGS) | {PIVOT}
                    | {l for t in config["targets"].values() for l in t["languages"]})
 DATA = "results/data"
+RAW = "results/raw"  # real sources as fetched (xstilts.sources); SOURCES: config key -> source spec
+if SYNTHETIC:
+    SOURCES = {}
+else:
+    from xstilts.sources import check_config_sources, raw_dir, task_sources
+
+    SOURCES = check_config_sources(config)
 
 
 def _alternatives(values):
@@ -29,6 +37,7 @@ wildcard_constraints:
     target=_alternatives(TARGETS),
     lang=_alternatives(ALL_LANGS),
     split="sample|training",
+    source=_alternatives([re.escape(k) for k in SOURCES]) if SOURCES else "(?!)",
 
 
 # ---------------------------------------------------------------- data paths (same layout for both sources)
@@ -84,6 +93,21 @@ def target_download_outputs(target):
     return out
 
 
+def intermediate_convert_outputs(task):
+    """An intermediate task's train/validation, plus its fixed label file when that comes with a user-supplied
+    source (CCG's tags_to_id.json)."""
+    out = {s: intermediate_split(task, s) for s in ("train", "validation")}
+    labels_file = config["intermediate_tasks"][task].get("labels_file") or ""
+    if labels_file.startswith(DATA):
+        out["labels"] = labels_file
+    return out
+
+
+def source_lock_input():
+    """The lock file, when there is one (a change to it reruns the source check)."""
+    return {"lock": config["sources_lock"]} if Path(config["sources_lock"]).exists() else {}
+
+
 def synthetic_world_params():
     s = config["synthetic"]
     # a target that trains on an intermediate task's data gets test sets only (train: None)
@@ -132,6 +156,7 @@ def task_spec(group, name):
     spec = dict(config[group][name])
     spec.pop("hparams", None)
     spec.pop("hub", None)
+    spec.pop("sources", None)
     return spec
 
 
@@ -165,24 +190,46 @@ def get_target_hparams(wildcards):
     return hparams("targets", wildcards.target)
 
 
-def get_intermediate_hub(wildcards):
-    return config["intermediate_tasks"][wildcards.task]["hub"]
-
-
-def get_intermediate_hub_key(wildcards):
-    return f"intermediate_tasks.{wildcards.task}.hub"
-
-
-def get_target_hub(wildcards):
-    return config["targets"][wildcards.target]["hub"]
-
-
-def get_target_hub_key(wildcards):
-    return f"targets.{wildcards.target}.hub"
-
-
 def get_multitask_inputs(wildcards):
-    return {t: intermediate_split(t, "train") for t in multitask_tasks(config)}
+    """Each member task's training features (shared with its own intermediate fine-tune)."""
+    return {t: features_path("intermediate_tasks", t) for t in multitask_tasks(config)}
+
+
+# ---------------------------------------------------------------- training features (tokenised once per task)
+FEATURE_GROUPS = {"intermediate_tasks": "intermediate", "targets": "target"}
+# the task keys featurisation reads (not languages, hub, hparams, notes: changing those re-tokenises nothing)
+FEATURE_KEYS = ("type", "labels", "labels_file", "max_seq_length", "doc_stride", "max_query_length", "max_answer_length",
+                "qa_metric", "metric")
+
+
+def features_path(group, name):
+    return f"results/features/{FEATURE_GROUPS[group]}/{name}/train.parquet"
+
+
+def feature_spec(group, name):
+    return {k: config[group][name][k] for k in FEATURE_KEYS if k in config[group][name]}
+
+
+def feature_sampling(group, name):
+    """The training subset the features hold (max_train_samples of the task's hparams, seeded)."""
+    return {"max_rows": hparams(group, name)["max_train_samples"], "seed": config["seed"]}
+
+
+def get_intermediate_features(wildcards):
+    return features_path("intermediate_tasks", wildcards.task)
+
+
+def get_target_features(wildcards):
+    return features_path("targets", wildcards.target)
+
+
+def get_target_validation(wildcards):
+    return target_split(wildcards.target, "validation")
+
+
+def get_checkpoint_dir(output_dir):
+    """A training job's checkpoint directory: beside its model directory, under results/."""
+    return str(Path(output_dir).parent / "checkpoints")
 
 
 def get_multitask_valid(wildcards):
@@ -222,11 +269,31 @@ def get_bucc_data(wildcards):
     return {f"{l}.{s}": f"{DATA}/bucc/{l}.{s}.parquet" for l in BUCC_LANGS for s in ("sample", "training")}
 
 
-def get_morphology_corpus(wildcards):
+def morphology_corpus_of(lang):
     """The multi-parallel corpus, or (fallback) the language's Tatoeba pairs."""
     if config["morphology"]["corpus"] == "parallel":
         return f"{DATA}/parallel.parquet"
-    return f"{DATA}/tatoeba/{wildcards.lang}.parquet"
+    return f"{DATA}/tatoeba/{lang}.parquet"
+
+
+def get_morphology_corpus(wildcards):
+    return morphology_corpus_of(wildcards.lang)
+
+
+MORPHOLOGY_AUTO_SAMPLE = config["morphology"]["sample_tokens"] == "auto"
+
+
+def get_morphology_measures_input(wildcards):
+    """The language's corpus and the tokenizer; with sample_tokens 'auto' also the size every language supports."""
+    out = {"corpus": morphology_corpus_of(wildcards.lang), "tokenizer": BASE_MODEL}
+    if MORPHOLOGY_AUTO_SAMPLE:
+        out["sample_size"] = "results/morphology/sample_size.json"
+    return out
+
+
+def morphology_segmented_corpora():
+    """Each segmented study language's corpus (the languages that get word measures and set the sample size)."""
+    return {l: morphology_corpus_of(l) for l in STUDY_LANGS if l not in config["morphology"]["unsegmented"]}
 
 
 def get_bucc_split_inputs(wildcards):

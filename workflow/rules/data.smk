@@ -1,4 +1,4 @@
-# Stage 1: data. Both sources write the same canonical parquet layout under results/data/.
+# Stage 1: data. Both sources write the same canonical tables under results/data/ (xstilts.contracts).
 
 if SYNTHETIC:
 
@@ -17,99 +17,183 @@ if SYNTHETIC:
             "../scripts/data_synthesize.py"
 
 else:
+    # Real sources (xstilts.sources). Three steps: check_sources (pins, tokens, user paths; fails naming the config
+    # key before anything else runs) -> download_source, one local job per source (`snakemake download` fetches all)
+    # -> offline conversions to the canonical tables (they wait for the whole download stage, so a failed download
+    # stops the run before any training job).
 
-    rule download_intermediate:
+    localrules:
+        check_sources,
+        download_source,
+        download,
+        download_base_model,
+
+    rule check_sources:
+        input:
+            **source_lock_input(),
         output:
-            train=intermediate_split("{task}", "train"),
-            validation=intermediate_split("{task}", "validation"),
+            f"{RAW}/preflight.json",
         log:
-            "logs/data/download_intermediate/{task}.log",
+            "logs/data/check_sources.log",
         params:
-            hub=get_intermediate_hub,
-            key=get_intermediate_hub_key,
+            sources=SOURCES,
         message:
-            "Downloading intermediate task {wildcards.task}"
+            "Checking every real-data source (pins, tokens, user-supplied paths)"
+        conda:
+            "../../envs/stats.yaml"
+        script:
+            "../scripts/data_check_sources.py"
+
+    rule download_source:
+        input:
+            preflight=f"{RAW}/preflight.json",
+        output:
+            directory(f"{RAW}/{{source}}"),
+        log:
+            "logs/data/download/{source}.log",
+        params:
+            spec=lambda w: SOURCES[w.source],
+            key=lambda w: w.source,
+        retries: 2
+        message:
+            "Downloading source {wildcards.source}"
         conda:
             "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"
+
+    rule download:
+        input:
+            sources=[raw_dir(k) for k in SOURCES if k != "model"],
+            model=BASE_MODEL,
+        output:
+            f"{RAW}/download.json",
+        log:
+            "logs/data/download.log",
+        message:
+            "Every source downloaded"
+        conda:
+            "../../envs/stats.yaml"
+        script:
+            "../scripts/data_download_summary.py"
+
+    for _task in INTERMEDIATE:
+
+        rule:
+            name:
+                f"convert_intermediate_{_task}"
+            input:
+                done=f"{RAW}/download.json",
+                raw=[raw_dir(k) for k in task_sources(config, "intermediate_tasks", _task)],
+            output:
+                **intermediate_convert_outputs(_task),
+            log:
+                f"logs/data/convert_intermediate/{_task}.log",
+            params:
+                sources=[SOURCES[k] for k in task_sources(config, "intermediate_tasks", _task)],
+                task=task_spec("intermediate_tasks", _task),
+            message:
+                f"Converting intermediate task {_task}"
+            conda:
+                "../../envs/stats.yaml"
+            script:
+                "../scripts/data_convert_task.py"
 
     for _target in TARGETS:
 
         rule:
             name:
-                f"download_target_{_target}"
+                f"convert_target_{_target}"
+            input:
+                done=f"{RAW}/download.json",
+                raw=[raw_dir(k) for k in task_sources(config, "targets", _target)],
             output:
                 **target_download_outputs(_target),
             log:
-                f"logs/data/download_target/{_target}.log",
+                f"logs/data/convert_target/{_target}.log",
             params:
-                hub=config["targets"][_target]["hub"],
-                key=f"targets.{_target}.hub",
+                sources=[SOURCES[k] for k in task_sources(config, "targets", _target)],
+                task=task_spec("targets", _target),
+                language_table=config["language_table"],
             message:
-                f"Downloading target task {_target}"
+                f"Converting target task {_target}"
             conda:
                 "../../envs/stats.yaml"
             script:
-                "../scripts/data_download.py"
+                "../scripts/data_convert_task.py"
 
-    rule download_tatoeba:
+    rule convert_tatoeba:
+        input:
+            done=f"{RAW}/download.json",
+            raw=raw_dir("retrieval.tatoeba.hub"),
         output:
             f"{DATA}/tatoeba/{{lang}}.parquet",
         log:
-            "logs/data/download_tatoeba/{lang}.log",
+            "logs/data/convert_tatoeba/{lang}.log",
         params:
-            hub=config["retrieval"]["tatoeba"]["hub"],
-            key="retrieval.tatoeba.hub",
+            source=SOURCES["retrieval.tatoeba.hub"],
+            language_table=config["language_table"],
+            pivot=PIVOT,
         message:
-            "Downloading Tatoeba {wildcards.lang}"
+            "Converting Tatoeba {wildcards.lang}"
         conda:
             "../../envs/stats.yaml"
         script:
-            "../scripts/data_download.py"
+            "../scripts/data_convert_tatoeba.py"
 
-    rule download_bucc:
+    rule convert_bucc:
+        input:
+            done=f"{RAW}/download.json",
+            raw=raw_dir("retrieval.bucc.hub"),
         output:
             sentences=f"{DATA}/bucc/{{lang}}.{{split}}.parquet",
             gold=f"{DATA}/bucc/{{lang}}.{{split}}.gold.parquet",
         log:
-            "logs/data/download_bucc/{lang}.{split}.log",
+            "logs/data/convert_bucc/{lang}.{split}.log",
         params:
-            hub=config["retrieval"]["bucc"]["hub"],
-            key="retrieval.bucc.hub",
+            source=SOURCES["retrieval.bucc.hub"],
+            pivot=PIVOT,
         message:
-            "Downloading BUCC 2018 {wildcards.lang} {wildcards.split}"
+            "Converting BUCC 2018 {wildcards.lang} {wildcards.split}"
         conda:
             "../../envs/stats.yaml"
         script:
-            "../scripts/data_download.py"
+            "../scripts/data_convert_bucc.py"
 
-    rule download_parallel:
-        output:
-            f"{DATA}/parallel.parquet",
-        log:
-            "logs/data/download_parallel.log",
-        params:
-            hub=config["morphology"]["flores"],
-            key="morphology.flores",
-        message:
-            "Downloading the multi-parallel corpus (FLORES+)"
-        conda:
-            "../../envs/stats.yaml"
-        script:
-            "../scripts/data_download.py"
+    if "morphology.flores" in SOURCES:
 
-    rule download_wals:
+        rule convert_parallel:
+            input:
+                done=f"{RAW}/download.json",
+                raw=raw_dir("morphology.flores"),
+            output:
+                f"{DATA}/parallel.parquet",
+            log:
+                "logs/data/convert_parallel.log",
+            params:
+                source=SOURCES["morphology.flores"],
+                languages=[*STUDY_LANGS, PIVOT],
+                language_table=config["language_table"],
+            message:
+                "Converting the multi-parallel corpus (FLORES+ devtest)"
+            conda:
+                "../../envs/stats.yaml"
+            script:
+                "../scripts/data_convert_parallel.py"
+
+    rule convert_wals:
+        input:
+            done=f"{RAW}/download.json",
+            raw=raw_dir("morphology.wals"),
         output:
             **{n: f"{DATA}/wals/{n}.csv" for n in ("languages", "values", "parameters", "codes")},
         log:
-            "logs/data/download_wals.log",
+            "logs/data/convert_wals.log",
         params:
-            hub=config["morphology"]["wals"],
-            key="morphology.wals",
+            expected_values=SOURCES["morphology.wals"].get("rows", {}).get("values"),
         message:
-            "Downloading the WALS CLDF release"
+            "Converting the WALS CLDF release"
         conda:
             "../../envs/stats.yaml"
         script:
-            "../scripts/data_download.py"
+            "../scripts/data_convert_wals.py"

@@ -1,4 +1,6 @@
 # Stage 5: sentence embeddings per condition (encoder loaded once per job; one file per language).
+# Each job receives only the settings it reads: the embedding settings (xstilts.config.EMBEDDING_SETTINGS) and the
+# layers it keeps, so a change to retrieval.bucc.* or to the Tatoeba/alignment settings reruns no embedding.
 
 
 rule embed_tatoeba:
@@ -12,7 +14,8 @@ rule embed_tatoeba:
     benchmark:
         "benchmarks/embed/tatoeba/{condition}.tsv"
     params:
-        retrieval=config["retrieval"],
+        embedding=embedding_settings(config),
+        layers=config["retrieval"]["analysis_layers"],
         meta=get_embedding_meta,
     threads: 1
     resources:
@@ -36,7 +39,10 @@ rule embed_bucc:
     benchmark:
         "benchmarks/embed/bucc/{condition}.tsv"
     params:
-        retrieval=config["retrieval"],
+        embedding=embedding_settings(config),
+        # only the main layer is kept, resolved against the analysis layers (xstilts.retrieval.resolve_main_layer)
+        layers=config["retrieval"]["analysis_layers"],
+        main_layer=config["retrieval"]["layer"],
         meta=get_embedding_meta,
     threads: 1
     resources:

@@ -17,7 +17,7 @@ for _target in TARGETS:
             spec=task_spec("targets", _target),
             meta=get_evaluation_meta(_target),
             batch_size=64,
-        threads: 1
+        threads: 4
         resources:
             gpu=1,
         message:

@@ -1,9 +1,57 @@
-# Stage 3: English intermediate fine-tunes (+ the multi-task model) and target-task fine-tunes.
+# Stage 3: training features (tokenised once per task), English intermediate fine-tunes (+ the multi-task model) and
+# target-task fine-tunes. Training jobs checkpoint into <job>/checkpoints under results/ and resume from there when
+# rerun (xstilts.finetune); they read training.* (checkpoint interval, retention, torch.compile) from the config
+# directly because those settings change no result.
+
+TRAIN_THREADS = 8  # CPU threads of a training job (torch threads, dataloader workers); capped by --cores
+
+
+rule featurize_intermediate:
+    input:
+        data=lambda w: intermediate_split(w.task, "train"),
+        tokenizer=BASE_MODEL,
+    output:
+        features_path("intermediate_tasks", "{task}"),
+    log:
+        "logs/finetune/featurize/intermediate/{task}.log",
+    benchmark:
+        "benchmarks/finetune/featurize/intermediate/{task}.tsv"
+    params:
+        spec=lambda w: feature_spec("intermediate_tasks", w.task),
+        sampling=lambda w: feature_sampling("intermediate_tasks", w.task),
+    message:
+        "Tokenising the training data of intermediate task {wildcards.task} (once, for every run that trains on it)"
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/finetune_featurize.py"
+
+
+rule featurize_target:
+    input:
+        data=lambda w: target_split(w.target, "train"),
+        tokenizer=BASE_MODEL,
+    output:
+        features_path("targets", "{target}"),
+    log:
+        "logs/finetune/featurize/target/{target}.log",
+    benchmark:
+        "benchmarks/finetune/featurize/target/{target}.tsv"
+    params:
+        spec=lambda w: feature_spec("targets", w.target),
+        sampling=lambda w: feature_sampling("targets", w.target),
+    message:
+        "Tokenising the English training data of target {wildcards.target} (once, shared by every condition)"
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/finetune_featurize.py"
 
 
 rule finetune_intermediate:
     input:
-        unpack(get_intermediate_data),
+        features=get_intermediate_features,
+        validation=lambda w: intermediate_split(w.task, "validation"),
         base=BASE_MODEL,
     output:
         model=directory("results/intermediate/{task}/model"),
@@ -13,10 +61,10 @@ rule finetune_intermediate:
     benchmark:
         "benchmarks/finetune/intermediate/{task}.tsv"
     params:
-        spec=get_intermediate_spec,
         hp=get_intermediate_hparams,
         seed=config["seed"],
-    threads: 1
+        checkpoints=lambda w, output: get_checkpoint_dir(output.model),
+    threads: TRAIN_THREADS
     resources:
         gpu=1,
     message:
@@ -39,16 +87,17 @@ rule finetune_multitask:
     benchmark:
         "benchmarks/finetune/multitask.tsv"
     params:
-        specs={t: task_spec("intermediate_tasks", t) for t in multitask_tasks(config)},
+        tasks=multitask_tasks(config),
         valid=get_multitask_valid,
         hp=hparams("multitask", None),
         cap=config["multitask"]["cap"],
         seed=config["seed"],
-    threads: 1
+        checkpoints=lambda w, output: get_checkpoint_dir(output.model),
+    threads: TRAIN_THREADS
     resources:
         gpu=1,
     message:
-        "Multi-task intermediate fine-tuning on {params.specs}"
+        "Multi-task intermediate fine-tuning on {params.tasks}"
     conda:
         "../../envs/torch.yaml"
     script:
@@ -57,7 +106,8 @@ rule finetune_multitask:
 
 rule finetune_target:
     input:
-        unpack(get_target_data),
+        features=get_target_features,
+        validation=get_target_validation,
         encoder=get_condition_model,
     output:
         model=directory("results/target/{target}/{condition}/model"),
@@ -67,10 +117,10 @@ rule finetune_target:
     benchmark:
         "benchmarks/finetune/target/{target}/{condition}.tsv"
     params:
-        spec=get_target_spec,
         hp=get_target_hparams,
         seed=config["seed"],
-    threads: 1
+        checkpoints=lambda w, output: get_checkpoint_dir(output.model),
+    threads: TRAIN_THREADS
     resources:
         gpu=1,
     message:

@@ -1,10 +1,29 @@
 # Stage 8: per-language morphological complexity, then the table with WALS values and the PC1 composite.
 
 
+if MORPHOLOGY_AUTO_SAMPLE:
+
+    rule morphology_sample_size:
+        input:
+            **morphology_segmented_corpora(),
+        output:
+            "results/morphology/sample_size.json",
+        log:
+            "logs/morphology/sample_size.log",
+        params:
+            settings=config["morphology"],
+            pivot=PIVOT,
+        message:
+            "One word-token sample size that every segmented language supports"
+        conda:
+            "../../envs/stats.yaml"
+        script:
+            "../scripts/morphology_sample_size.py"
+
+
 rule morphology_measures:
     input:
-        corpus=get_morphology_corpus,
-        tokenizer=BASE_MODEL,
+        unpack(get_morphology_measures_input),
     output:
         "results/morphology/{lang}.json",
     log:

@@ -33,7 +33,8 @@ if SYNTHETIC:
             arch=config["synthetic"]["architecture"],
             hp=config["synthetic"]["pretrain"],
             seed=config["seed"],
-        threads: 2
+            checkpoints="results/pretrain/checkpoints",
+        threads: 8
         resources:
             gpu=1,
         message:

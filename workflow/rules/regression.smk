@@ -10,10 +10,10 @@ rule regression:
         **regression_outputs(),
         cells="results/regression/cells.csv",
         layers="results/regression/layer_delta.csv",
-        per_layer="results/regression/per_layer.csv",
-        pooled="results/regression/pooled.csv",
-        low_resource="results/regression/low_resource.csv",
-        diagnostics="results/regression/diagnostics.csv",
+        per_layer=report("results/regression/per_layer.csv", caption="../report/regression_per_layer.rst", category="Tables", subcategory="Regression"),
+        pooled=report("results/regression/pooled.csv", caption="../report/regression_pooled.rst", category="Tables", subcategory="Regression"),
+        low_resource=report("results/regression/low_resource.csv", caption="../report/regression_low_resource.rst", category="Tables", subcategory="Regression"),
+        diagnostics=report("results/regression/diagnostics.csv", caption="../report/regression_diagnostics.rst", category="Tables", subcategory="Regression"),
     log:
         "logs/regression/regression.log",
     benchmark:

@@ -1,4 +1,4 @@
-# Stage 6: retrieval scores per language × condition (Tatoeba accuracy@1 both directions; BUCC mining F1).
+# Stage 6: retrieval scores per language × condition (Tatoeba accuracy@1 en→xx headline + xx→en; BUCC mining F1).
 
 
 rule tatoeba:
@@ -28,8 +28,7 @@ rule bucc:
     benchmark:
         "benchmarks/retrieval/bucc/{condition}/{lang}.tsv"
     params:
-        layer=config["retrieval"]["layer"],
-        bucc=config["retrieval"]["bucc"],
+        mining=bucc_mining_settings(config),
     threads: 2
     resources:
         gpu=1,

@@ -1,6 +1,6 @@
-"""Adapter: zero-shot evaluation of one target model on every language (xstilts.finetune)."""
+"""Adapter: zero-shot evaluation of one target model on every language (xstilts.evaluate)."""
 from xstilts.device import setup_job
-from xstilts.finetune import evaluate_languages
+from xstilts.evaluate import evaluate_languages
 from xstilts.logs import to_file
 
 to_file(snakemake.log[0])

@@ -1,0 +1,175 @@
+"""GPU-hour estimate of a study from its config, before anything runs.
+
+    python -m xstilts.cost config/config.yaml                       # at the default 40% MFU of an H100 SXM
+    python -m xstilts.cost config/config.yaml --tokens-per-s 150000 # at a measured training rate (bench/finetune.py)
+
+Per stage: training examples (the ``rows`` pins of each task's sources, capped by ``max_train_samples`` and the
+multi-task ``cap``) × epochs × real tokens per example, plus validation passes, zero-shot evaluation and embedding
+extraction; FLOPs per token from xstilts.flops at each task's typical length. Throughput: ``--tokens-per-s`` (real
+training tokens/s, e.g. measured by bench/finetune.py; forward-only work is credited 3× that rate) or, by default,
+``--mfu`` 0.40 of the device peak (989 TFLOP/s for H100 SXM/H200): the anchor of the performance reference §5,
+a derived target, not a measurement. Early stopping is ignored (an upper bound on training).
+
+Real tokens per example are assumptions (UNVERIFIED, typical of the public datasets; override with
+``--tokens-per-example type=N``); examples whose size the config does not pin fall back to ``DEFAULT_ROWS``
+(performance reference §5, UNVERIFIED where marked there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from xstilts import flops
+
+# real tokens per training example (per choice × choices for multiple choice), dynamic padding
+TOKENS_PER_EXAMPLE = {"pair_classification": 50, "multiple_choice": 90, "span_qa": 190, "tagging": 40}
+CHOICES = {"commonsenseqa": 5, "cosmosqa": 4, "hellaswag": 4}  # multiple choice: sequences per example
+DEFAULT_CHOICES = 4
+QA_WINDOWS = 1.1  # span QA: windows per example at max_seq_length 384 / doc_stride 128 (SQuAD: 88.6k features / 87.6k)
+# training-set sizes when the config pins none (performance reference §5; CCG: CCGbank sections 02-21)
+DEFAULT_ROWS = {"mnli": 392702, "qqp": 363846, "squad": 87599, "hellaswag": 39905, "cosmosqa": 25262, "commonsenseqa": 9741,
+                "anli_plus": 1104934, "sst2": 67349, "ccg": 38015, "pawsx": 49401, "udpos": 21253, "panx": 20000, "tydiqa": 3696}
+# zero-shot test examples per language (XTREME test sets; UNVERIFIED averages where sizes vary by language)
+TEST_ROWS = {"xnli": 5010, "pawsx": 2000, "udpos": 1000, "panx": 5000, "xquad": 1190, "mlqa": 5000, "tydiqa": 500}
+TATOEBA_PAIRS, TATOEBA_TOKENS = 1000, 15  # sentences per side, tokens per sentence (UNVERIFIED)
+BUCC_SENTENCES, BUCC_TOKENS = 2_900_000, 35  # all 4 pairs incl. the sample split (performance reference §2.4)
+
+
+@dataclass
+class Line:
+    stage: str
+    item: str
+    tokens: float  # real tokens processed (forward+backward for training, forward for inference)
+    flops: float
+    train: bool
+
+
+def _rows(name: str, task: dict) -> tuple[int, str]:
+    """Training rows: the sum of the sources' pinned train rows, else the default table."""
+    sources = list(task.get("sources") or []) or [task.get("hub") or {}]
+    pinned = [int((s.get("rows") or {}).get("train", 0)) for s in sources]
+    if pinned and all(pinned):
+        return sum(pinned), "pinned"
+    if name in DEFAULT_ROWS:
+        return DEFAULT_ROWS[name], "default"
+    raise SystemExit(f"cost: no training size for task '{name}': pin its sources' rows.train in the config")
+
+
+def _per_example(name: str, task: dict, tpe: dict) -> tuple[float, list[int]]:
+    """Real tokens per training example and the sequence lengths that make it up (for the attention FLOPs)."""
+    kind = task["type"]
+    base = min(tpe[kind], task.get("max_seq_length", 256))
+    if kind == "multiple_choice":
+        n = CHOICES.get(name, DEFAULT_CHOICES)
+        return base * n, [base] * n
+    if kind == "span_qa":
+        return base * QA_WINDOWS, [base]
+    return base, [base]
+
+
+def _hp(config: dict, group: str, name: str | None) -> dict:
+    own = config["multitask"]["hparams"] if group == "multitask" else config[group][name].get("hparams", {})
+    return {**config["finetune_defaults"], **{k: v for k, v in (own or {}).items() if v is not None}}
+
+
+def estimate(config: dict, tpe: dict | None = None) -> list[Line]:
+    tpe = {**TOKENS_PER_EXAMPLE, **(tpe or {})}
+    n = 303_361_024 if "large" in config["model"]["name"].lower() else None
+    layers, d = (24, 1024) if n else (config["synthetic"]["architecture"]["num_hidden_layers"], config["synthetic"]["architecture"]["hidden_size"])
+    if n is None:
+        a = config["synthetic"]["architecture"]
+        n = a["num_hidden_layers"] * (4 * a["hidden_size"] ** 2 + 2 * a["hidden_size"] * a["intermediate_size"])
+    out: list[Line] = []
+
+    def add(stage, item, examples, per_ex, lengths, passes, train):
+        tokens = examples * per_ex * passes
+        f_per_token = flops.per_token(n, layers, d, max(lengths), train=train)
+        out.append(Line(stage, item, tokens, tokens * f_per_token, train))
+
+    inter = config["intermediate_tasks"]
+    for name, task in inter.items():
+        hp = _hp(config, "intermediate_tasks", name)
+        rows, _ = _rows(name, task)
+        rows = min(rows, hp.get("max_train_samples") or rows)
+        per_ex, lengths = _per_example(name, task, tpe)
+        add("intermediate", name, rows, per_ex, lengths, hp["epochs"], True)
+        if hp.get("eval_every"):
+            steps = rows * hp["epochs"] / (hp["batch_size"] * hp["grad_accum"])
+            add("intermediate", f"{name} (validation)", hp["eval_samples"] * (steps // hp["eval_every"]), per_ex, lengths, 1, False)
+    conditions = 1 + len(inter)
+    if config["multitask"]["enabled"]:
+        conditions += 1
+        hp = _hp(config, "multitask", None)
+        cap = config["multitask"]["cap"]
+        for name in config["multitask"]["tasks"]:
+            rows, _ = _rows(name, inter[name])
+            rows = min(rows, cap or rows, hp.get("max_train_samples") or rows)
+            per_ex, lengths = _per_example(name, inter[name], tpe)
+            add("multitask", name, rows, per_ex, lengths, hp["epochs"], True)
+    for name, task in config["targets"].items():
+        hp = _hp(config, "targets", name)
+        src = task.get("train_on")
+        rows, _ = _rows(src, inter[src]) if src else _rows(name, task)
+        rows = min(rows, hp.get("max_train_samples") or rows)
+        per_ex, lengths = _per_example(src or name, task, tpe)
+        add("targets", f"{name} × {conditions}", rows * conditions, per_ex, lengths, hp["epochs"], True)
+        if hp.get("eval_every"):
+            steps = rows * hp["epochs"] / (hp["batch_size"] * hp["grad_accum"])
+            add("targets", f"{name} × {conditions} (validation)", conditions * hp["eval_samples"] * (steps // hp["eval_every"]),
+                per_ex, lengths, 1, False)
+        test = TEST_ROWS.get(name, 1000) * len(task.get("languages", []))
+        add("evaluation", f"{name} × {conditions}", test * conditions, per_ex, lengths, 1, False)
+    r = config["retrieval"]
+    tat = len(r["tatoeba"]["languages"]) * 2 * TATOEBA_PAIRS
+    add("embedding", f"tatoeba × {conditions}", tat * conditions, TATOEBA_TOKENS, [TATOEBA_TOKENS], 1, False)
+    bucc = BUCC_SENTENCES * len(r["bucc"]["languages"]) / 4
+    add("embedding", f"bucc × {conditions}", bucc * conditions, BUCC_TOKENS, [BUCC_TOKENS], 1, False)
+    return out
+
+
+def report(lines: list[Line], tokens_per_s: float | None, mfu: float, peak: float) -> tuple[str, float]:
+    """A table of GPU-hours per item and stage; returns (text, total hours)."""
+    def hours(line: Line) -> float:
+        if tokens_per_s:
+            return line.tokens / (tokens_per_s * (1 if line.train else 3)) / 3600
+        return line.flops / (mfu * peak) / 3600
+
+    rows, stages = [], {}
+    for line in lines:
+        h = hours(line)
+        stages[line.stage] = stages.get(line.stage, 0.0) + h
+        rows.append(f"  {line.stage:12s} {line.item:34s} {line.tokens / 1e6:10.1f} M tok  {line.flops / 1e15:10.1f} PFLOP  {h:8.2f} GPU-h")
+    total = sum(stages.values())
+    rate = (f"{tokens_per_s:,.0f} real training tokens/s (given; inference at 3×)" if tokens_per_s else
+            f"{mfu:.0%} MFU of {peak / 1e12:.0f} TFLOP/s (H100 SXM bf16 dense peak) — the performance reference §5 anchor, "
+            "a derived target, not a measurement")
+    text = "\n".join([f"# throughput: {rate}", *rows, "", *[f"{s:12s} {h:8.2f} GPU-h" for s, h in stages.items()],
+                      f"{'total':12s} {total:8.2f} GPU-h"])
+    return text, total
+
+
+def main(argv=None) -> float:
+    ap = argparse.ArgumentParser(prog="python -m xstilts.cost", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", help="config file (e.g. config/config.yaml)")
+    ap.add_argument("--tokens-per-s", type=float, default=None, help="measured real training tokens/s (bench/finetune.py)")
+    ap.add_argument("--mfu", type=float, default=0.40, help="model FLOPs utilisation when no rate is given (default 0.40)")
+    ap.add_argument("--peak-tflops", type=float, default=989.0, help="device bf16 dense peak (H100 SXM / H200: 989)")
+    ap.add_argument("--tokens-per-example", action="append", default=[], metavar="TYPE=N", help="override real tokens per example")
+    a = ap.parse_args(argv)
+    from xstilts.config import validate_config
+
+    config = yaml.safe_load(Path(a.config).read_text())
+    validate_config(config, Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml")
+    tpe = {k: int(v) for k, v in (x.split("=", 1) for x in a.tokens_per_example)}
+    text, total = report(estimate(config, tpe), a.tokens_per_s, a.mfu, a.peak_tflops * 1e12)
+    print(text)
+    return total if math.isfinite(total) else float("nan")
+
+
+if __name__ == "__main__":
+    main()

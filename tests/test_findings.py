@@ -1,0 +1,150 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xstilts.findings import (
+    delta_table,
+    direction_by_dial,
+    hits_from_npz,
+    opening_paragraph,
+    sentence_hits,
+)
+from xstilts.retrieval import tatoeba_scores
+
+
+def _pairs(n, d, noise, seed):
+    rng = np.random.default_rng(seed)
+    en = rng.normal(size=(n, d))
+    return en + noise * rng.normal(size=(n, d)), en
+
+
+def test_hits_mean_is_the_reported_accuracy():
+    src, en = _pairs(60, 16, 1.2, 0)
+    hits = sentence_hits(src, en)
+    assert hits.dtype == bool and hits.shape == (60,)
+    assert hits.mean() == pytest.approx(tatoeba_scores(src, en, use_gpu=False)["acc_en2xx"])
+    assert 0 < hits.mean() < 1
+
+
+def test_hits_from_npz_picks_the_layer(tmp_path):
+    src0, en0 = _pairs(40, 8, 5.0, 1)  # layer 0: mostly misses
+    src1, en1 = _pairs(40, 8, 0.01, 2)  # layer 1: all hits
+    p = tmp_path / "xa.npz"
+    np.savez(p, layers=np.array([0, 1]), src=np.stack([src0, src1]), en=np.stack([en0, en1]))
+    assert hits_from_npz(str(p), 1).all()
+    assert hits_from_npz(str(p), 0).mean() < 0.5
+    with pytest.raises(ValueError):
+        hits_from_npz(str(p), 5)
+
+
+def _hits(p_base, p_cond, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random(n) < p_base, rng.random(n) < p_cond
+
+
+def test_delta_ci_detects_a_real_change_and_not_noise():
+    hits = {}
+    for i, lang in enumerate(["xa", "xb", "xc", "xd"]):
+        b, c = _hits(0.4, 0.6, seed=i)
+        hits[("base", lang)], hits[("up", lang)] = b, c
+        hits[("same", lang)] = b.copy()
+    t = delta_table(hits, n_boot=500, seed=0)
+    up = t[(t.condition == "up") & (t.language == "mean")].iloc[0]
+    assert up.delta == pytest.approx(np.mean([hits[("up", l)].mean() - hits[("base", l)].mean() for l in ["xa", "xb", "xc", "xd"]]))
+    assert up.ci_low > 0 and up.excludes_zero
+    same = t[(t.condition == "same") & (t.language == "mean")].iloc[0]
+    assert same.delta == 0 and not same.excludes_zero
+    assert set(t.language) == {"xa", "xb", "xc", "xd", "mean"}
+
+
+def test_delta_rejects_mismatched_sentences():
+    with pytest.raises(ValueError, match="same sentences"):
+        delta_table({("base", "xa"): np.ones(5, bool), ("ft", "xa"): np.ones(4, bool)}, n_boot=10)
+    with pytest.raises(ValueError, match="lacks"):
+        delta_table({("base", "xa"): np.ones(5, bool), ("base", "xb"): np.ones(5, bool), ("ft", "xa"): np.ones(5, bool)})
+
+
+def test_direction_follows_the_dial_when_the_world_says_so():
+    dial = pd.Series({"xa": 0, "xb": 1, "xc": 4, "xd": 6})
+    hits = {}
+    for i, (lang, s) in enumerate(dial.items()):
+        b, c = _hits(0.5, 0.5 - 0.06 * s, seed=10 + i)  # more synthesis -> larger loss
+        hits[("base", lang)], hits[("ft", lang)] = b, c
+    d = direction_by_dial(hits, dial, n_boot=500).iloc[0]
+    assert d.difference < 0 and d.ci_high < 0 and d.spearman_rho < 0
+    with pytest.raises(ValueError, match="no value"):
+        direction_by_dial(hits, dial.drop("xd"))
+
+
+def test_opening_paragraph_reports_what_was_measured():
+    deltas = pd.DataFrame([
+        {"condition": "nli", "language": "mean", "delta": 0.12, "ci_low": 0.08, "ci_high": 0.16, "excludes_zero": True},
+        {"condition": "mc", "language": "mean", "delta": 0.01, "ci_low": -0.02, "ci_high": 0.03, "excludes_zero": False},
+    ])
+    direction = pd.DataFrame([{"condition": "nli", "difference": -0.05, "ci_low": -0.09, "ci_high": -0.01, "excludes_zero": True}])
+    text = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=4, base_acc=0.41, chance=0.005, deltas=deltas,
+                             direction=direction, dial_name="true synthesis", bucc_f1=0.52, n_languages=8)
+    assert "41.0%" in text and "82× chance" in text and "layer 2 of 4" in text
+    assert "nli: +12.0 points (95% CI +8.0 to +16.0)" in text
+    assert "mc +1.0 points" in text
+    assert "less than the less synthetic ones under nli" in text
+    assert "0.52" in text
+    none = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=None, base_acc=0.41, chance=0.005,
+                             deltas=deltas.assign(excludes_zero=False), direction=None, dial_name="x", bucc_f1=None, n_languages=8)
+    assert "No condition changed" in none and "BUCC" not in none
+
+
+def test_findings_job_writes_tables_figures_and_paragraph(tmp_path):
+    from xstilts.findings import findings_job
+
+    rng = np.random.default_rng(3)
+    langs = ["xa", "xb", "xc"]
+    embeddings, cells, base_alignment = [], [], []
+    for lang in langs:
+        en = rng.normal(size=(50, 8))
+        for cond, noise in (("base", 1.5), ("nli", 0.3)):  # nli aligns better than base in every language
+            p = tmp_path / f"{cond}-{lang}.npz"
+            src = np.stack([en + noise * rng.normal(size=en.shape)] * 2)
+            np.savez(p, layers=np.array([0, 1]), src=src, en=np.stack([en, en]))
+            embeddings.append(str(p))
+            cells.append((cond, lang))
+        a = tmp_path / f"align-{lang}.parquet"
+        pd.DataFrame({"language": lang, "condition": "base", "layer": [0, 1], "measure": "retrieval_en2xx",
+                      "value": [0.2, 0.3]}).to_parquet(a)
+        base_alignment.append(str(a))
+    languages = tmp_path / "languages.csv"
+    pd.DataFrame({"iso639_1": langs, "true_synthesis": [0, 2, 5]}).to_csv(languages, index=False)
+    out = {k: str(tmp_path / "out" / f"{k}.{ext}") for k, ext in
+           (("delta", "csv"), ("direction", "csv"), ("opening", "md"), ("delta_figure", "png"), ("layer_figure", "png"))}
+    text = findings_job(embeddings=embeddings, cells=cells, layer=1, base_alignment=base_alignment, bucc_scores=[],
+                        languages=str(languages), morphology=str(tmp_path / "unused.csv"), dial="true_synthesis",
+                        primary="composite", study="demo", synthetic=True, n_boot=200, seed=0, out=out)
+    d = pd.read_csv(out["delta"])
+    mean = d[d.language == "mean"].iloc[0]
+    assert mean.delta > 0 and mean.ci_low > 0
+    assert "nli: +" in text and "layer 1 of 1" in text
+    opening = Path(out["opening"]).read_text()
+    assert opening.startswith(text) and "| nli |" in opening
+    assert all((tmp_path / "out" / f).stat().st_size > 0 for f in ("delta_figure.png", "layer_figure.png"))
+    with pytest.raises(ValueError, match="cells"):
+        findings_job(embeddings=embeddings[:-1], cells=cells, layer=1, base_alignment=base_alignment, bucc_scores=[],
+                     languages=str(languages), morphology="", dial="true_synthesis", primary="composite", study="demo",
+                     synthetic=True, n_boot=10, seed=0, out=out)
+
+
+def test_report_figures_put_zero_in_the_middle(monkeypatch, tmp_path):
+    from xstilts import report
+
+    figs = []
+    monkeypatch.setattr(report, "_savefig", lambda fig, path: figs.append(fig))
+    cells = pd.DataFrame({"condition": ["nli"] * 3 + ["qa"] * 3, "language": ["xa", "xb", "xc"] * 2,
+                          "composite": [0.0, 1.0, 2.0] * 2, "delta": [0.01, 0.02, 0.05, -0.01, 0.0, 0.01]})
+    report.scatter_by_condition(cells, "composite", str(tmp_path / "s.png"))
+    lo, hi = figs[-1].axes[0].get_ylim()
+    assert lo == pytest.approx(-hi) and hi >= 0.05
+    layers = pd.DataFrame({"condition": ["nli", "nli", "qa", "qa"], "layer": [0, 1, 0, 1], "delta": [0.03, -0.01, 0.0, 0.01]})
+    report.layer_heatmap(layers, str(tmp_path / "h.png"))
+    clim = figs[-1].axes[0].images[0].get_clim()
+    assert clim[0] == pytest.approx(-clim[1]) and clim[1] == pytest.approx(0.03)
