@@ -13,6 +13,7 @@ min_version("9.0")
 
 report: "workflow/report/workflow.rst"
 
+
 if not config:
 
     configfile: "config/config.yaml"

@@ -213,6 +213,8 @@ def summary_markdown(path: str, *, targets: pd.DataFrame, xtreme: pd.DataFrame, 
         + "; ".join(f"{k.removeprefix('spearman_composite_')}: ρ = {v['rho']:.3f} (n = {v['n']}, p = {v['p']:.2g})"
                     for k, v in morph_info.items() if k.startswith("spearman_composite_")) + ".",
         f"WALS coverage: {morph_info.get('wals_coverage', {})}. Word measures excluded for: {morph_info.get('word_measures_excluded') or 'none'}.",
+        f"Corpus measures on {morph_info.get('sample_size', '?')} word tokens per sample (policy: {', '.join(map(str, morph_info.get('sample_policy') or ['fixed']))}); "
+        f"word measures for {morph_info.get('word_measures_computed', '?')} languages.",
         "",
         f"## Regression of Δ {outcome} on morphology (pooled over conditions)",
         (f"Outcome: Δ {outcome} = {outcome}(condition) − {outcome}(base) at the main layer (`regression.outcome`). "

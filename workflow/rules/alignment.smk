@@ -8,9 +8,9 @@ rule alignment:
         "results/alignment/{condition}/{lang}.parquet",
     log:
         "logs/alignment/{condition}/{lang}.log",
-    message:
-        "Alignment measures {wildcards.lang} ({wildcards.condition})"
     conda:
         "../../envs/faiss.yaml"
+    message:
+        "Alignment measures {wildcards.lang} ({wildcards.condition})"
     script:
         "../scripts/alignment.py"

@@ -15,8 +15,13 @@ TATOEBA_LANGS = config["retrieval"]["tatoeba"]["languages"]
 BUCC_LANGS = config["retrieval"]["bucc"]["languages"]
 STUDY_LANGS = config["languages"]
 PIVOT = config["pivot"]
-ALL_LANGS = sorted(set(STUDY_LANGS) | set(TATOEBA_LANGS) | set(BUCC_LANGS) | {PIVOT}
-                   | {l for t in config["targets"].values() for l in t["languages"]})
+ALL_LANGS = sorted(
+    set(STUDY_LANGS)
+    | set(TATOEBA_LANGS)
+    | set(BUCC_LANGS)
+    | {PIVOT}
+    | {l for t in config["targets"].values() for l in t["languages"]}
+)
 DATA = "results/data"
 RAW = "results/raw"  # real sources as fetched (xstilts.sources); SOURCES: config key -> source spec
 if SYNTHETIC:
@@ -111,8 +116,9 @@ def source_lock_input():
 def synthetic_world_params():
     s = config["synthetic"]
     # a target that trains on an intermediate task's data gets test sets only (train: None)
-    tasks = lambda group: {n: {"type": t["type"], "train": None if t.get("train_on") else t["synthetic_train"]}
-                           for n, t in config[group].items()}
+    tasks = lambda group: {
+        n: {"type": t["type"], "train": None if t.get("train_on") else t["synthetic_train"]} for n, t in config[group].items()
+    }
     return {
         "seed": config["seed"],
         "languages": s["languages"],
@@ -198,8 +204,17 @@ def get_multitask_inputs(wildcards):
 # ---------------------------------------------------------------- training features (tokenised once per task)
 FEATURE_GROUPS = {"intermediate_tasks": "intermediate", "targets": "target"}
 # the task keys featurisation reads (not languages, hub, hparams, notes: changing those re-tokenises nothing)
-FEATURE_KEYS = ("type", "labels", "labels_file", "max_seq_length", "doc_stride", "max_query_length", "max_answer_length",
-                "qa_metric", "metric")
+FEATURE_KEYS = (
+    "type",
+    "labels",
+    "labels_file",
+    "max_seq_length",
+    "doc_stride",
+    "max_query_length",
+    "max_answer_length",
+    "qa_metric",
+    "metric",
+)
 
 
 def features_path(group, name):

@@ -7,12 +7,12 @@ if SYNTHETIC:
             **synthetic_outputs(),
         log:
             "logs/data/synthesize_world.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             world=synthetic_world_params(),
         message:
             "Generating the synthetic world (languages with known morphology, all task data)"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/data_synthesize.py"
 
@@ -35,12 +35,12 @@ else:
             f"{RAW}/preflight.json",
         log:
             "logs/data/check_sources.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             sources=SOURCES,
         message:
             "Checking every real-data source (pins, tokens, user-supplied paths)"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/data_check_sources.py"
 
@@ -51,14 +51,14 @@ else:
             directory(f"{RAW}/{{source}}"),
         log:
             "logs/data/download/{source}.log",
+        retries: 2
+        conda:
+            "../../envs/stats.yaml"
         params:
             spec=lambda w: SOURCES[w.source],
             key=lambda w: w.source,
-        retries: 2
         message:
             "Downloading source {wildcards.source}"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"
 
@@ -70,10 +70,10 @@ else:
             f"{RAW}/download.json",
         log:
             "logs/data/download.log",
-        message:
-            "Every source downloaded"
         conda:
             "../../envs/stats.yaml"
+        message:
+            "Every source downloaded"
         script:
             "../scripts/data_download_summary.py"
 
@@ -89,13 +89,13 @@ else:
                 **intermediate_convert_outputs(_task),
             log:
                 f"logs/data/convert_intermediate/{_task}.log",
+            conda:
+                "../../envs/stats.yaml"
             params:
                 sources=[SOURCES[k] for k in task_sources(config, "intermediate_tasks", _task)],
                 task=task_spec("intermediate_tasks", _task),
             message:
                 f"Converting intermediate task {_task}"
-            conda:
-                "../../envs/stats.yaml"
             script:
                 "../scripts/data_convert_task.py"
 
@@ -111,14 +111,14 @@ else:
                 **target_download_outputs(_target),
             log:
                 f"logs/data/convert_target/{_target}.log",
+            conda:
+                "../../envs/stats.yaml"
             params:
                 sources=[SOURCES[k] for k in task_sources(config, "targets", _target)],
                 task=task_spec("targets", _target),
                 language_table=config["language_table"],
             message:
                 f"Converting target task {_target}"
-            conda:
-                "../../envs/stats.yaml"
             script:
                 "../scripts/data_convert_task.py"
 
@@ -130,14 +130,14 @@ else:
             f"{DATA}/tatoeba/{{lang}}.parquet",
         log:
             "logs/data/convert_tatoeba/{lang}.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             source=SOURCES["retrieval.tatoeba.hub"],
             language_table=config["language_table"],
             pivot=PIVOT,
         message:
             "Converting Tatoeba {wildcards.lang}"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/data_convert_tatoeba.py"
 
@@ -150,13 +150,13 @@ else:
             gold=f"{DATA}/bucc/{{lang}}.{{split}}.gold.parquet",
         log:
             "logs/data/convert_bucc/{lang}.{split}.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             source=SOURCES["retrieval.bucc.hub"],
             pivot=PIVOT,
         message:
             "Converting BUCC 2018 {wildcards.lang} {wildcards.split}"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/data_convert_bucc.py"
 
@@ -170,14 +170,14 @@ else:
                 f"{DATA}/parallel.parquet",
             log:
                 "logs/data/convert_parallel.log",
+            conda:
+                "../../envs/stats.yaml"
             params:
                 source=SOURCES["morphology.flores"],
                 languages=[*STUDY_LANGS, PIVOT],
                 language_table=config["language_table"],
             message:
                 "Converting the multi-parallel corpus (FLORES+ devtest)"
-            conda:
-                "../../envs/stats.yaml"
             script:
                 "../scripts/data_convert_parallel.py"
 
@@ -189,11 +189,11 @@ else:
             **{n: f"{DATA}/wals/{n}.csv" for n in ("languages", "values", "parameters", "codes")},
         log:
             "logs/data/convert_wals.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             expected_values=SOURCES["morphology.wals"].get("rows", {}).get("values"),
         message:
             "Converting the WALS CLDF release"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/data_convert_wals.py"

@@ -13,17 +13,17 @@ rule embed_tatoeba:
         "logs/embed/tatoeba/{condition}.log",
     benchmark:
         "benchmarks/embed/tatoeba/{condition}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
     params:
         embedding=embedding_settings(config),
         layers=config["retrieval"]["analysis_layers"],
         meta=get_embedding_meta,
-    threads: 1
-    resources:
-        gpu=1,
     message:
         "Embedding Tatoeba sentences with the {wildcards.condition} encoder"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/embed_tatoeba.py"
 
@@ -38,18 +38,18 @@ rule embed_bucc:
         "logs/embed/bucc/{condition}.log",
     benchmark:
         "benchmarks/embed/bucc/{condition}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        gpu=1,
     params:
         embedding=embedding_settings(config),
         # only the main layer is kept, resolved against the analysis layers (xstilts.retrieval.resolve_main_layer)
         layers=config["retrieval"]["analysis_layers"],
         main_layer=config["retrieval"]["layer"],
         meta=get_embedding_meta,
-    threads: 1
-    resources:
-        gpu=1,
     message:
         "Embedding BUCC sentences with the {wildcards.condition} encoder"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/embed_bucc.py"

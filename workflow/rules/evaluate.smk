@@ -13,16 +13,16 @@ for _target in TARGETS:
             **target_score_paths(_target, "{condition}"),
         log:
             f"logs/evaluate/{_target}/{{condition}}.log",
+        conda:
+            "../../envs/torch.yaml"
+        threads: 4
+        resources:
+            gpu=1,
         params:
             spec=task_spec("targets", _target),
             meta=get_evaluation_meta(_target),
             batch_size=64,
-        threads: 4
-        resources:
-            gpu=1,
         message:
             f"Zero-shot evaluation of {_target} ({{wildcards.condition}}) per language"
-        conda:
-            "../../envs/torch.yaml"
         script:
             "../scripts/evaluate_target.py"

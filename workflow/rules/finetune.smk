@@ -16,13 +16,13 @@ rule featurize_intermediate:
         "logs/finetune/featurize/intermediate/{task}.log",
     benchmark:
         "benchmarks/finetune/featurize/intermediate/{task}.tsv"
+    conda:
+        "../../envs/torch.yaml"
     params:
         spec=lambda w: feature_spec("intermediate_tasks", w.task),
         sampling=lambda w: feature_sampling("intermediate_tasks", w.task),
     message:
         "Tokenising the training data of intermediate task {wildcards.task} (once, for every run that trains on it)"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_featurize.py"
 
@@ -37,13 +37,13 @@ rule featurize_target:
         "logs/finetune/featurize/target/{target}.log",
     benchmark:
         "benchmarks/finetune/featurize/target/{target}.tsv"
+    conda:
+        "../../envs/torch.yaml"
     params:
         spec=lambda w: feature_spec("targets", w.target),
         sampling=lambda w: feature_sampling("targets", w.target),
     message:
         "Tokenising the English training data of target {wildcards.target} (once, shared by every condition)"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_featurize.py"
 
@@ -60,17 +60,17 @@ rule finetune_intermediate:
         "logs/finetune/intermediate/{task}.log",
     benchmark:
         "benchmarks/finetune/intermediate/{task}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=1,
     params:
         hp=get_intermediate_hparams,
         seed=config["seed"],
         checkpoints=lambda w, output: get_checkpoint_dir(output.model),
-    threads: TRAIN_THREADS
-    resources:
-        gpu=1,
     message:
         "Intermediate fine-tuning on {wildcards.task}"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_intermediate.py"
 
@@ -86,6 +86,11 @@ rule finetune_multitask:
         "logs/finetune/multitask.log",
     benchmark:
         "benchmarks/finetune/multitask.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=1,
     params:
         tasks=multitask_tasks(config),
         valid=get_multitask_valid,
@@ -93,13 +98,8 @@ rule finetune_multitask:
         cap=config["multitask"]["cap"],
         seed=config["seed"],
         checkpoints=lambda w, output: get_checkpoint_dir(output.model),
-    threads: TRAIN_THREADS
-    resources:
-        gpu=1,
     message:
         "Multi-task intermediate fine-tuning on {params.tasks}"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_multitask.py"
 
@@ -116,16 +116,16 @@ rule finetune_target:
         "logs/finetune/target/{target}/{condition}.log",
     benchmark:
         "benchmarks/finetune/target/{target}/{condition}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: TRAIN_THREADS
+    resources:
+        gpu=1,
     params:
         hp=get_target_hparams,
         seed=config["seed"],
         checkpoints=lambda w, output: get_checkpoint_dir(output.model),
-    threads: TRAIN_THREADS
-    resources:
-        gpu=1,
     message:
         "Target fine-tuning {wildcards.target} from the {wildcards.condition} encoder"
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/finetune_target.py"

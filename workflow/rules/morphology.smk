@@ -10,13 +10,13 @@ if MORPHOLOGY_AUTO_SAMPLE:
             "results/morphology/sample_size.json",
         log:
             "logs/morphology/sample_size.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             settings=config["morphology"],
             pivot=PIVOT,
         message:
             "One word-token sample size that every segmented language supports"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/morphology_sample_size.py"
 
@@ -28,14 +28,14 @@ rule morphology_measures:
         "results/morphology/{lang}.json",
     log:
         "logs/morphology/{lang}.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         settings=config["morphology"],
         pivot=PIVOT,
         seed=config["seed"],
     message:
         "Morphology measures for {wildcards.lang}"
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/morphology_measures.py"
 
@@ -51,12 +51,12 @@ rule morphology_table:
         info="results/morphology/composite.json",
     log:
         "logs/morphology/table.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         settings=config["morphology"],
         truth=config["regression"]["truth_column"],
     message:
         "Morphology table, WALS join and PC1 composite"
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/morphology_table.py"

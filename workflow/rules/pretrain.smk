@@ -9,12 +9,12 @@ if SYNTHETIC:
             directory("results/pretrain/tokenizer"),
         log:
             "logs/pretrain/train_tokenizer.log",
+        conda:
+            "../../envs/torch.yaml"
         params:
             vocab=config["synthetic"]["tokenizer_vocab"],
         message:
             "Training the demo tokenizer"
-        conda:
-            "../../envs/torch.yaml"
         script:
             "../scripts/pretrain_tokenizer.py"
 
@@ -29,18 +29,18 @@ if SYNTHETIC:
             "logs/pretrain/pretrain_mlm.log",
         benchmark:
             "benchmarks/pretrain/pretrain_mlm.tsv"
+        conda:
+            "../../envs/torch.yaml"
+        threads: 8
+        resources:
+            gpu=1,
         params:
             arch=config["synthetic"]["architecture"],
             hp=config["synthetic"]["pretrain"],
             seed=config["seed"],
             checkpoints="results/pretrain/checkpoints",
-        threads: 8
-        resources:
-            gpu=1,
         message:
             "Pretraining the tiny XLM-R masked LM"
-        conda:
-            "../../envs/torch.yaml"
         script:
             "../scripts/pretrain_mlm.py"
 
@@ -51,12 +51,12 @@ else:
             model=directory(BASE_MODEL),
         log:
             "logs/pretrain/download_base_model.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             hub={"id": config["model"]["name"], "revision": config["model"]["revision"]},
             key="model",
         message:
             "Downloading the pinned base model"
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/data_download.py"

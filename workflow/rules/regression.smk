@@ -10,14 +10,36 @@ rule regression:
         **regression_outputs(),
         cells="results/regression/cells.csv",
         layers="results/regression/layer_delta.csv",
-        per_layer=report("results/regression/per_layer.csv", caption="../report/regression_per_layer.rst", category="Tables", subcategory="Regression"),
-        pooled=report("results/regression/pooled.csv", caption="../report/regression_pooled.rst", category="Tables", subcategory="Regression"),
-        low_resource=report("results/regression/low_resource.csv", caption="../report/regression_low_resource.rst", category="Tables", subcategory="Regression"),
-        diagnostics=report("results/regression/diagnostics.csv", caption="../report/regression_diagnostics.rst", category="Tables", subcategory="Regression"),
+        per_layer=report(
+            "results/regression/per_layer.csv",
+            caption="../report/regression_per_layer.rst",
+            category="Tables",
+            subcategory="Regression",
+        ),
+        pooled=report(
+            "results/regression/pooled.csv",
+            caption="../report/regression_pooled.rst",
+            category="Tables",
+            subcategory="Regression",
+        ),
+        low_resource=report(
+            "results/regression/low_resource.csv",
+            caption="../report/regression_low_resource.rst",
+            category="Tables",
+            subcategory="Regression",
+        ),
+        diagnostics=report(
+            "results/regression/diagnostics.csv",
+            caption="../report/regression_diagnostics.rst",
+            category="Tables",
+            subcategory="Regression",
+        ),
     log:
         "logs/regression/regression.log",
     benchmark:
         "benchmarks/regression/regression.tsv"
+    conda:
+        "../../envs/stats.yaml"
     params:
         settings=config["regression"],
         layer=config["retrieval"]["layer"],
@@ -25,7 +47,5 @@ rule regression:
         seed=config["seed"],
     message:
         "Regression of alignment change on morphology"
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/regression.py"

@@ -17,8 +17,12 @@ rule report:
         layer_figure="results/figures/base_alignment_by_layer.png",
     output:
         summary=report("results/summary.md", caption="../report/summary.rst", category="Summary"),
-        target_scores=report("results/tables/target_scores.csv", caption="../report/target_scores.rst", category="Tables", subcategory="Scores"),
-        target_summary=report("results/tables/target_summary.csv", caption="../report/target_summary.rst", category="Tables", subcategory="Scores"),
+        target_scores=report(
+            "results/tables/target_scores.csv", caption="../report/target_scores.rst", category="Tables", subcategory="Scores"
+        ),
+        target_summary=report(
+            "results/tables/target_summary.csv", caption="../report/target_summary.rst", category="Tables", subcategory="Scores"
+        ),
         tatoeba=report("results/tables/tatoeba.csv", caption="../report/tatoeba.rst", category="Tables", subcategory="Retrieval"),
         bucc=report("results/tables/bucc.csv", caption="../report/bucc.rst", category="Tables", subcategory="Retrieval"),
         scatter=report("results/figures/morphology_vs_delta.png", caption="../report/morphology_vs_delta.rst", category="Figures"),
@@ -26,6 +30,8 @@ rule report:
         heatmap=report("results/figures/layer_delta_heatmap.png", caption="../report/layer_delta_heatmap.rst", category="Figures"),
     log:
         "logs/report/report.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         primary=config["regression"]["primary"],
         outcome=config["regression"]["outcome"],
@@ -34,8 +40,6 @@ rule report:
         study=config["study"],
     message:
         "Writing tables, figures and results/summary.md"
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/report.py"
 
@@ -48,13 +52,21 @@ rule findings:
         languages=language_table(),
         morphology="results/morphology/table.csv",
     output:
-        delta=report("results/findings/delta_ci.csv", caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"),
+        delta=report(
+            "results/findings/delta_ci.csv", caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"
+        ),
         direction="results/findings/direction.csv",
         opening="results/findings/opening.md",
-        delta_figure=report("results/figures/alignment_delta_ci.png", caption="../report/alignment_delta_ci.rst", category="Figures"),
-        layer_figure=report("results/figures/base_alignment_by_layer.png", caption="../report/base_alignment_by_layer.rst", category="Figures"),
+        delta_figure=report(
+            "results/figures/alignment_delta_ci.png", caption="../report/alignment_delta_ci.rst", category="Figures"
+        ),
+        layer_figure=report(
+            "results/figures/base_alignment_by_layer.png", caption="../report/base_alignment_by_layer.rst", category="Figures"
+        ),
     log:
         "logs/report/findings.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         cells=[[c, l] for c in CONDITIONS for l in TATOEBA_LANGS],
         layer=config["retrieval"]["layer"],
@@ -66,7 +78,5 @@ rule findings:
         seed=config["seed"],
     message:
         "Δ alignment with bootstrap CIs and the summary's opening paragraph"
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/findings.py"

@@ -8,12 +8,12 @@ rule tatoeba:
         "results/retrieval/tatoeba/{condition}/{lang}.json",
     log:
         "logs/retrieval/tatoeba/{condition}/{lang}.log",
+    conda:
+        "../../envs/faiss.yaml"
     params:
         layer=config["retrieval"]["layer"],
     message:
         "Tatoeba retrieval {wildcards.lang} ({wildcards.condition})"
-    conda:
-        "../../envs/faiss.yaml"
     script:
         "../scripts/retrieval_tatoeba.py"
 
@@ -27,14 +27,14 @@ rule bucc:
         "logs/retrieval/bucc/{condition}/{lang}.log",
     benchmark:
         "benchmarks/retrieval/bucc/{condition}/{lang}.tsv"
-    params:
-        mining=bucc_mining_settings(config),
+    conda:
+        "../../envs/faiss.yaml"
     threads: 2
     resources:
         gpu=1,
+    params:
+        mining=bucc_mining_settings(config),
     message:
         "BUCC mining {wildcards.lang} ({wildcards.condition})"
-    conda:
-        "../../envs/faiss.yaml"
     script:
         "../scripts/retrieval_bucc.py"
