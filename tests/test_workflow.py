@@ -97,7 +97,9 @@ def test_readme_rerun_one_language_commands_schedule_exactly_the_promised_jobs(t
     target = project / "results/retrieval/tatoeba/nli/xc.json"
     conditions = len(list(project.glob("results/retrieval/tatoeba/*/xc.json")))
     assert conditions >= 3
-    promised = [{"tatoeba": 1}, {"tatoeba": 1}, {"tatoeba": conditions}, {"report": 1, "all": 1}]
+    # the last command brings the report up to date; Snakemake may find nothing to do when the recomputed
+    # (deterministic) files are unchanged, but it must never schedule anything else
+    promised = [[{"tatoeba": 1}], [{"tatoeba": 1}], [{"tatoeba": conditions}], [{"report": 1, "all": 1}, {}]]
     assert len(cmds) == len(promised), cmds
     before = target.read_text()
     target.unlink()  # the first command is for a deleted or missing result
@@ -106,7 +108,7 @@ def test_readme_rerun_one_language_commands_schedule_exactly_the_promised_jobs(t
                            timeout=900)
         out = r.stdout + r.stderr
         assert r.returncode == 0, (cmd, out[-3000:])
-        assert job_counts(out) == jobs, (cmd, job_counts(out), out[-2000:])
+        assert job_counts(out) in jobs, (cmd, job_counts(out), out[-2000:])
     assert target.read_text() == before
     r = subprocess.run(["snakemake", "-n", "--cores", "all", "--configfile", "config/demo.yaml"], cwd=project,
                        env=minidemo.env(project), capture_output=True, text=True, timeout=300)
