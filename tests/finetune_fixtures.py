@@ -27,23 +27,28 @@ def pair_data(path: Path, n: int, seed: int) -> Path:
     return path
 
 
+def save_tiny_xlmr(tok, out: Path, *, layers: int, hidden: int, max_positions: int, masked_lm: bool = False,
+                   seed: int = 0) -> str:
+    """A randomly initialised tiny XLM-R (encoder, or with its MLM head) saved with ``tok`` at ``out``."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel
+
+    cfg = XLMRobertaConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
+                           intermediate_size=2 * hidden, max_position_embeddings=max_positions, pad_token_id=tok.pad_token_id,
+                           bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, type_vocab_size=1)
+    torch.manual_seed(seed)
+    (XLMRobertaForMaskedLM if masked_lm else XLMRobertaModel)(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    return str(out)
+
+
 def tiny_encoder(root: Path, seed: int = 0) -> Path:
     """A randomly initialised 2-layer XLM-R encoder with its tokenizer, saved as a base model."""
-    import torch
-    from transformers import XLMRobertaConfig, XLMRobertaModel
-
     from xstilts.pretrain import train_tokenizer
 
     rng = random.Random(seed)
     tok = train_tokenizer([sentence(rng, 10) for _ in range(300)], 80, root / "tokenizer")
-    cfg = XLMRobertaConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                           max_position_embeddings=66, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                           eos_token_id=tok.eos_token_id, type_vocab_size=1)
-    torch.manual_seed(seed)
-    out = root / "base"
-    XLMRobertaModel(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return Path(save_tiny_xlmr(tok, root / "base", layers=2, hidden=16, max_positions=66, seed=seed))
 
 
 SPEC = {"type": "pair_classification", "labels": LABELS, "max_seq_length": 32}

@@ -41,6 +41,7 @@ ALWAYS = {"snakemake"}
 _RULE = re.compile(r"^(\s*)(?:rule|checkpoint)\b\s*(\w*)\s*:")
 _DIRECTIVE = re.compile(r"^\s*(conda|script|name)\s*:\s*(.*)$")
 _STRING = re.compile(r"""^\s*f?["']([^"']+)["']\s*,?\s*$""")
+_CONDA_ENV = re.compile(r"""^\s*conda_env\(["'](\w+)["']\)\s*,?\s*$""")
 
 
 def rule_scripts() -> list[dict]:
@@ -59,6 +60,10 @@ def rule_scripts() -> list[dict]:
             if not (d and cur):
                 continue
             value = d.group(2).strip() or (lines[no + 1] if no + 1 < len(lines) else "")
+            env = _CONDA_ENV.match(value)
+            if d.group(1) == "conda" and env:  # conda_env("torch") -> envs/torch.yaml (workflow/rules/common.smk)
+                cur["conda"] = (RULES.parents[1] / "envs" / f"{env.group(1)}.yaml").resolve()
+                continue
             s = _STRING.match(value)
             if not s:
                 continue

@@ -173,3 +173,19 @@ def test_sample_tokens_schema_accepts_auto_only_as_string():
         assert validate_config(cfg, schema)["morphology"]["sample_tokens"] == ok
     with pytest.raises(ConfigError, match="morphology.sample_tokens"):
         validate_config({**base, "morphology": {**base["morphology"], "sample_tokens": "many"}}, schema)
+
+
+def test_subword_tokenizer_gives_the_transformers_ids_without_importing_it(tmp_path):
+    """The morphology jobs read tokenizer.json with the tokenizers library (no torch/transformers import); the ids
+    are those of the Hugging Face tokenizer the encoder uses."""
+    from xstilts.morphology import hf_word_tokenizer, subword_tokenizer
+    from xstilts.pretrain import train_tokenizer
+
+    texts = [f"the {a} dogs did not see {n} {b} cats, unbelievably" for a in ("big", "small") for b in ("red", "wild")
+             for n in range(5)]
+    hf = train_tokenizer(texts * 3, 300, tmp_path / "tok")
+    fast, slow = subword_tokenizer(tmp_path / "tok"), hf_word_tokenizer(hf)
+    for t in texts + [w for s in texts for w in s.split()] + ["Ünïcödé  spaces", ""]:
+        assert fast(t) == slow(t), t
+    with pytest.raises(FileNotFoundError, match="tokenizer.json"):
+        subword_tokenizer(tmp_path)

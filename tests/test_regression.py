@@ -63,7 +63,7 @@ def test_holm_bh_and_ladder_shapes():
     cells["ttr"] = cells["composite"] + 0.1
     cells["noise"] = np.random.default_rng(0).standard_normal(len(cells))
     cells["low_resource"] = cells["log_gib"] < 2.0
-    res = G.run_analysis(cells, ["composite", "ttr", "noise"], "composite", ["log_gib"], {"n_boot": 50, "n_perm": 99}, 0,
+    res = G.run_analysis(cells, ["composite", "ttr", "noise"], "composite", ["log_gib"], {"n_boot": 50, "n_perm": 99, "mixed_all_predictors": False}, 0,
                          set(cells.loc[cells.low_resource, "language"]))
     pooled = res["pooled"]
     fl = pooled[(pooled.model == "freedman_lane") & (pooled.predictor != "composite")]
@@ -112,7 +112,7 @@ def test_partial_spearman_holds_its_size_where_the_unadjusted_one_does_not():
     assert part <= 0.09
 
 
-def test_build_cells_refuses_non_finite_alignment_and_resolves_the_layer_one_way():
+def test_build_cells_refuses_non_finite_alignment_and_a_main_layer_that_is_not_stored():
     rows = []
     for lang in ("xa", "xb"):
         for cond in ("base", "nli"):
@@ -121,9 +121,9 @@ def test_build_cells_refuses_non_finite_alignment_and_resolves_the_layer_one_way
     align = pd.DataFrame(rows)
     meta = pd.DataFrame({"cc100_gib": [1.0, 2.0], "script": ["Latn", "Latn"], "family": ["F", "G"]}, index=["xa", "xb"])
     morph = pd.DataFrame({"composite": [0.1, 0.2]}, index=pd.Index(["xa", "xb"], name="language"))
-    cells, _ = G.build_cells(align, morph, meta, "retrieval_en2xx", -1, "en", 1.5)
+    cells, _ = G.build_cells(align, morph, meta, "retrieval_en2xx", 2, "en", 1.5)
     assert len(cells) == 2
-    with pytest.raises(ValueError, match="retrieval.layer.*not among the stored analysis layers"):
+    with pytest.raises(ValueError, match=r"hold hidden_states layers \[0, 1, 2\], not the main layer 5.*retrieval.layer"):
         G.build_cells(align, morph, meta, "retrieval_en2xx", 5, "en", 1.5)
     with pytest.raises(ValueError, match="regression.outcome"):
         G.build_cells(align, morph, meta, "cka", 0, "en", 1.5)

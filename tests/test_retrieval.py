@@ -271,14 +271,10 @@ def test_dev_without_a_correct_candidate_is_recorded_and_warned():
         R.bucc_evaluate(dev, set(), test, {("x", "1")}, name="de")
 
 
-def test_main_layer_is_resolved_one_way_against_the_stored_layers():
-    assert R.resolve_main_layer(-1, [0, 1, 2, 3]) == 3  # 'all': the top of the model
-    assert R.resolve_main_layer(-2, [0, 6, 12]) == 6  # a list: counted within the stored layers
-    assert R.resolve_main_layer(6, [0, 6, 12]) == 6
-    with pytest.raises(ValueError, match="retrieval.layer.*7 is not among the stored analysis layers"):
-        R.resolve_main_layer(7, [0, 6, 12])
-    with pytest.raises(ValueError, match="retrieval.layer.*-4 reaches below"):
-        R.resolve_main_layer(-4, [0, 6, 12])
+def test_a_file_without_the_main_layer_is_an_error_naming_it():
+    assert R.layer_position(6, [0, 6, 12], "x.npz") == 1
+    with pytest.raises(ValueError, match=r"x\.npz: holds hidden_states layers \[0, 6, 12\], not the main layer 7.*retrieval\.layer"):
+        R.layer_position(7, [0, 6, 12], "x.npz")
 
 
 def test_config_rejects_a_main_layer_outside_the_analysis_layers():
@@ -291,5 +287,44 @@ def test_config_rejects_a_main_layer_outside_the_analysis_layers():
     root = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((root / "config/demo.yaml").read_text())
     cfg["retrieval"].update(layer=1, analysis_layers=[0, 2])
-    with pytest.raises(ConfigError, match="retrieval.layer.*1 is not among retrieval.analysis_layers"):
+    with pytest.raises(ConfigError, match=r"retrieval.layer': layer 1 .*not among the stored retrieval.analysis_layers \[0, 2\]"):
         load_and_check(cfg, root / "workflow/schemas/config.schema.yaml")
+
+
+def test_the_job_functions_score_files_without_snakemake(tmp_path):
+    """What the tatoeba, bucc and alignment adapters call: files in, score files out, the main layer picked."""
+    import json
+
+    import pandas as pd
+
+    from xstilts.alignment import alignment_job
+    from xstilts.io import atomic_save_npz
+
+    rng = np.random.default_rng(0)
+    n, d = 30, 16
+    en = rng.normal(size=(n, d))
+    good, noise = en + 0.05 * rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    path = tmp_path / "xa.npz"
+    atomic_save_npz(path, layers=np.array([0, 3]), meta=np.array("{}"), src=np.stack([noise, good]), en=np.stack([en, en]))
+    tat = R.tatoeba_job(str(path), 3, "xa", "base", str(tmp_path / "t.json"))
+    assert tat["acc_en2xx"] == 1.0 and tat["layer"] == 3 and json.loads((tmp_path / "t.json").read_text())["language"] == "xa"
+    with pytest.raises(ValueError, match="not the main layer 6"):
+        R.tatoeba_job(str(path), 6, "xa", "base", str(tmp_path / "t6.json"))
+    al = alignment_job(str(path), "xa", "base", str(tmp_path / "a.parquet"))
+    assert set(al["layer"]) == {0, 3} and pd.read_parquet(tmp_path / "a.parquet").shape == al.shape
+
+    inputs = {}
+    for split in ("sample", "training"):
+        src = en + 0.05 * rng.normal(size=(n, d))
+        atomic_save_npz(tmp_path / f"e.{split}.npz", layers=np.array([3]), meta=np.array("{}"), src=src[None], en=en[None])
+        ids = [f"{split}-{i}" for i in range(n)]
+        pd.DataFrame({"id": [f"xa-{i}" for i in ids] + [f"en-{i}" for i in ids],
+                      "text": [f"x {split} {i}" for i in range(n)] + [f"e {split} {i}" for i in range(n)],
+                      "side": ["xa"] * n + ["en"] * n}).to_parquet(tmp_path / f"d.{split}.parquet")
+        pd.DataFrame({"src_id": [f"xa-{i}" for i in ids], "en_id": [f"en-{i}" for i in ids]}).to_parquet(tmp_path / f"g.{split}.parquet")
+        inputs.update({f"emb_{split}": str(tmp_path / f"e.{split}.npz"), f"data_{split}": str(tmp_path / f"d.{split}.parquet"),
+                       f"gold_{split}": str(tmp_path / f"g.{split}.parquet")})
+    mining = {"k": 4, "engine": "mutual", "precision": "float32", "duplicates": "all_ids"}
+    res = R.bucc_job(inputs, "xa", "nli", mining, str(tmp_path / "b.json"))
+    assert res["test_f1"] == pytest.approx(1.0) and res["layer"] == 3 and res["k"] == 4
+    assert json.loads((tmp_path / "b.json").read_text())["condition"] == "nli"

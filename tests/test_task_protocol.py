@@ -9,11 +9,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from transformers import (
-    XLMRobertaConfig,
-    XLMRobertaForMaskedLM,
-)
 
+from finetune_fixtures import save_tiny_xlmr
 from xstilts import tasks as T
 from xstilts.config import ConfigError, load_and_check
 from xstilts.pretrain import train_tokenizer
@@ -32,13 +29,8 @@ def tok(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, tok):
-    d = tmp_path_factory.mktemp("tiny")
-    cfg = XLMRobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-                           max_position_embeddings=130, pad_token_id=tok.pad_token_id, type_vocab_size=1)
-    torch.manual_seed(0)
-    XLMRobertaForMaskedLM(cfg).save_pretrained(d / "model")
-    tok.save_pretrained(d / "model")
-    return str(d / "model")
+    return save_tiny_xlmr(tok, tmp_path_factory.mktemp("tiny") / "model", layers=1, hidden=32, max_positions=130,
+                          masked_lm=True)
 
 
 def reference_window_starts(n_ctx: int, room: int, doc_stride: int) -> list[int]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests/data/mini.yaml"
@@ -113,3 +114,36 @@ def test_readme_rerun_one_language_commands_schedule_exactly_the_promised_jobs(t
     r = subprocess.run(["snakemake", "-n", "--cores", "all", "--configfile", "config/demo.yaml"], cwd=project,
                        env=minidemo.env(project), capture_output=True, text=True, timeout=300)
     assert "Nothing to be done" in r.stdout + r.stderr
+
+
+def _with(config: dict, key: str, value) -> dict:
+    c = yaml.safe_load(yaml.safe_dump(config))
+    node = c
+    *path, last = key.split(".")
+    for k in path:
+        node = node.setdefault(k, {})
+    node[last] = value
+    return c
+
+
+# Each job receives exactly the settings it reads (xstilts.plan), so after a finished run a changed setting
+# schedules the jobs that read it and what depends on their outputs, nothing else (4 conditions, BUCC language mb,
+# 4 study languages in the mini config).
+RERUNS = {
+    "retrieval.bucc.k": (8, {"bucc": 4, "findings": 1, "report": 1, "all": 1}),
+    "morphology.mattr_window": (40, {"morphology_measures": 4, "morphology_table": 1, "regression": 1, "findings": 1,
+                                     "report": 1, "all": 1}),
+    "morphology.wals_features": (["22A"], {"morphology_table": 1, "regression": 1, "findings": 1, "report": 1, "all": 1}),
+    "regression.n_perm": (199, {"regression": 1, "report": 1, "all": 1}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", list(RERUNS))
+def test_a_changed_setting_reruns_only_the_jobs_that_depend_on_it(demo_run, tmp_path, key):
+    value, expected = RERUNS[key]
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(_with(yaml.safe_load(MINI.read_text()), key, value), sort_keys=False))
+    rc, out = smk(demo_run, "-n", config=changed)
+    assert rc == 0, out[-3000:]
+    assert job_counts(out) == expected, (key, out[-3000:])

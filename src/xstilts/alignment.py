@@ -79,3 +79,14 @@ def alignment_table(src: np.ndarray, en: np.ndarray, layers: list[int], language
         for measure, value in measures_for_layer(src[li], en[li], use_gpu, name=name).items():
             rows.append({"language": language, "condition": condition, "layer": int(layer), "measure": measure, "value": value})
     return pd.DataFrame(rows)
+
+
+def alignment_job(embeddings: str, language: str, condition: str, out: str) -> pd.DataFrame:
+    """Every measure at every stored layer of one language × condition's Tatoeba embeddings, on the CPU (a small
+    job that asks for no GPU); written as parquet."""
+    from xstilts.io import atomic_write_parquet, load_embeddings
+
+    arrays, layers, _ = load_embeddings(embeddings)
+    df = alignment_table(arrays["src"], arrays["en"], layers, language, condition, use_gpu=False, source=embeddings)
+    atomic_write_parquet(df, out)
+    return df

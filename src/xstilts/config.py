@@ -5,6 +5,7 @@ Errors name the offending key (``retrieval.bucc.k``) or language and are raised 
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from jsonschema import Draft202012Validator, validators
 from xstilts.qa_metrics import MLQA_ARTICLES
 
 RESERVED_CONDITIONS = ("base", "multitask")
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -59,6 +61,23 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
             lines.append(f"config key '{_key(e.absolute_path)}': {msg}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     return config
+
+
+@functools.cache
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+def schema_defaults(definition: str) -> dict:
+    """The defaults of one ``$defs`` entry of the schema (e.g. ``task``): the single source of default values, for
+    library calls made outside the workflow (tests, benches) with partial specs."""
+    props = _schema()["$defs"][definition]["properties"]
+    return {k: _copy(v["default"]) for k, v in props.items() if "default" in v}
+
+
+def with_task_defaults(spec: dict) -> dict:
+    """A task spec completed with the schema's task defaults (a validated config's specs are complete already)."""
+    return {**schema_defaults("task"), **spec}
 
 
 def conditions(config: dict) -> list[str]:
@@ -145,13 +164,12 @@ def check_semantics(config: dict) -> None:
                     if lang not in MLQA_ARTICLES:
                         problems.append(f"config key '{group}.{t}.languages': qa_metric mlqa has no normalisation for '{lang}' "
                                         f"(MLQA languages: {sorted(MLQA_ARTICLES)})")
-    r = config["retrieval"]
-    if isinstance(r["analysis_layers"], list) and r["analysis_layers"] and min(r["analysis_layers"]) >= 0:
-        stored = r["analysis_layers"]
-        if r["layer"] >= 0 and r["layer"] not in stored:
-            problems.append(f"config key 'retrieval.layer': {r['layer']} is not among retrieval.analysis_layers {stored}")
-        if r["layer"] < 0 and -r["layer"] > len(set(stored)):
-            problems.append(f"config key 'retrieval.layer': {r['layer']} reaches below the {len(set(stored))} analysis layers {stored}")
+    from xstilts.plan import resolve_layers  # the one layer rule (xstilts.plan imports this module)
+
+    try:
+        resolve_layers(config)
+    except ConfigError as e:
+        problems.append(str(e))
     missing_in_tatoeba = sorted(set(config["languages"]) - set(config["retrieval"]["tatoeba"]["languages"]))
     if missing_in_tatoeba:
         problems.append(f"config key 'languages': {missing_in_tatoeba} have no Tatoeba data (retrieval.tatoeba.languages), so no alignment outcome")

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from xstilts import flops
+from xstilts.config import with_task_defaults
 
 # real tokens per training example (per choice × choices for multiple choice), dynamic padding
 TOKENS_PER_EXAMPLE = {"pair_classification": 50, "multiple_choice": 90, "span_qa": 190, "tagging": 40}
@@ -63,7 +64,7 @@ def _rows(name: str, task: dict) -> tuple[int, str]:
 def _per_example(name: str, task: dict, tpe: dict) -> tuple[float, list[int]]:
     """Real tokens per training example and the sequence lengths that make it up (for the attention FLOPs)."""
     kind = task["type"]
-    base = min(tpe[kind], task.get("max_seq_length", 256))
+    base = min(tpe[kind], with_task_defaults(task)["max_seq_length"])
     if kind == "multiple_choice":
         n = CHOICES.get(name, DEFAULT_CHOICES)
         return base * n, [base] * n

@@ -22,7 +22,6 @@ from transformers import AutoModel, AutoTokenizer
 
 from xstilts.config import EMBEDDING_SETTINGS
 from xstilts.io import atomic_save_npz
-from xstilts.retrieval import resolve_main_layer
 
 POOLINGS = ("mean", "mean_skip_special", "cls")
 PRECISIONS = ("float32", "bfloat16", "float16")
@@ -124,16 +123,43 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
     return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx}
 
 
-def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, layers, meta: dict,
-              main_layer: int | None = None) -> dict:
+def tatoeba_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
+    """``{lang: path}`` of canonical Tatoeba tables -> ``{lang: {"src": [...], "en": [...]}}`` (contract-normalised)."""
+    from xstilts import contracts
+
+    out = {}
+    for key, path in paths.items():
+        df = contracts.read("tatoeba", path)
+        out[key] = {"src": df["source_sentence"].tolist(), "en": df["target_sentence"].tolist()}
+    return out
+
+
+def bucc_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
+    """``{"<lang>.<split>": path}`` of canonical BUCC sentence tables -> the non-English and English sides."""
+    from xstilts import contracts
+
+    out = {}
+    for key, path in paths.items():
+        df = contracts.read("bucc_sentences", path)
+        side = df["side"] == key.split(".")[0]
+        out[key] = {"src": df.loc[side, "text"].tolist(), "en": df.loc[~side, "text"].tolist()}
+    return out
+
+
+# the corpora an embedding job reads: name -> reader of its canonical files ({set key: path} -> sentence sets)
+SET_READERS = {"tatoeba": tatoeba_sets, "bucc": bucc_sets}
+
+
+def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, *, layers: list[int], model_layers: int,
+              meta: dict) -> dict:
     """One embedding job: load the encoder once, embed every set, save one .npz per set.
 
-    ``settings`` holds exactly :data:`EMBEDDING_SETTINGS`; ``layers`` is ``retrieval.analysis_layers``.  With
-    ``main_layer`` (``retrieval.layer``) only that layer is kept, resolved against the analysis layers by
-    :func:`xstilts.retrieval.resolve_main_layer` -- the same rule the Tatoeba and regression jobs apply."""
+    ``settings`` holds exactly :data:`EMBEDDING_SETTINGS`; ``layers`` are the hidden_states indices to keep, resolved
+    by :class:`xstilts.plan.StudyPlan` against ``model_layers`` -- checked here against the encoder itself."""
     if set(settings) != set(EMBEDDING_SETTINGS):
         raise ValueError(f"an embedding job reads exactly {list(EMBEDDING_SETTINGS)} of config key 'retrieval', got {sorted(settings)}")
     emb = Embedder(model_dir, device, settings["max_length"], settings["batch_tokens"], settings["embed_precision"])
-    if main_layer is not None:
-        layers = [resolve_main_layer(main_layer, emb.resolve_layers(layers))]
+    if emb.n_layers != model_layers:
+        raise ValueError(f"{model_dir} has {emb.n_layers} layers but the config says {model_layers} "
+                         "(model.num_hidden_layers, or synthetic.architecture.num_hidden_layers): the layers would be wrong")
     return embed_sets(emb, sets, out_paths, layers, settings["pooling"], meta, settings["store_dtype"])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xstilts.retrieval import check_pair, l2_normalize, resolve_main_layer, search
+from xstilts.retrieval import check_pair, l2_normalize, layer_position, search
 
 
 def sentence_hits(src: np.ndarray, en: np.ndarray, name: str = "tatoeba") -> np.ndarray:
@@ -35,7 +35,7 @@ def hits_from_npz(path: str, layer: int) -> np.ndarray:
     """Per-sentence hits at one ``hidden_states`` layer from a stored Tatoeba embedding file (keys src, en, layers)."""
     with np.load(path, allow_pickle=False) as z:
         stored = [int(x) for x in z["layers"]]
-        li = stored.index(resolve_main_layer(layer, stored))
+        li = layer_position(layer, stored, path)
         return sentence_hits(z["src"][li], z["en"][li], name=f"{path} (layer {layer})")
 
 
@@ -265,8 +265,6 @@ def findings_job(*, embeddings: list[str], cells: list[tuple[str, str]], layer: 
 
     if len(embeddings) != len(cells):
         raise ValueError(f"findings: {len(embeddings)} embedding files for {len(cells)} (condition, language) cells")
-    with np.load(embeddings[0], allow_pickle=False) as z:
-        layer = resolve_main_layer(layer, [int(x) for x in z["layers"]])  # a negative index -> the hidden_states index
     hits = {(c, l): hits_from_npz(p, layer) for p, (c, l) in zip(embeddings, cells)}
     deltas = delta_table(hits, base=base, n_boot=n_boot, seed=seed)
     meta = pd.read_csv(languages, keep_default_na=False, na_values=[""]).set_index("iso639_1")

@@ -101,10 +101,20 @@ def sample_size_from_corpora(corpora: dict[str, str], corpus: str, pivot: str, s
     available = {}
     for lang, path in corpora.items():
         if path not in frames:
-            frames[path] = pd.read_parquet(path)
+            frames[path] = read_corpus(path, corpus)
         sents, _, _ = corpus_sentences(frames[path], lang, corpus, pivot)
         available[lang] = available_tokens(sents)
     return choose_sample_size(available, setting, fraction)
+
+
+def sample_size_job(corpora: dict[str, str], settings: dict, pivot: str, out: str) -> dict:
+    """One word-token sample size for every segmented study language (``settings``: corpus, sample_tokens,
+    sample_fraction); written as JSON and read by every measures job."""
+    from xstilts.io import atomic_write_json
+
+    info = sample_size_from_corpora(corpora, settings["corpus"], pivot, settings["sample_tokens"], settings["sample_fraction"])
+    atomic_write_json(info, out)
+    return info
 
 
 def ttr(tokens: list[str]) -> float:
@@ -214,8 +224,25 @@ def corpus_sentences(df: pd.DataFrame, lang: str, corpus: str, pivot: str) -> tu
     return df["source_sentence"].tolist(), df["target_sentence"].tolist(), "tatoeba (non-English side)"
 
 
+def subword_tokenizer(tokenizer_dir: str | Path):
+    """word/sentence -> subword ids without special tokens, from a model directory's ``tokenizer.json`` (the fast
+    tokenizer's own backend: the same ids as ``AutoTokenizer(...)(text, add_special_tokens=False)``, without
+    importing transformers and torch -- a morphology job then starts in well under a second)."""
+    from tokenizers import Tokenizer
+
+    path = Path(tokenizer_dir) / "tokenizer.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the base model directory has no fast-tokenizer file (tokenizer.json)")
+    tok = Tokenizer.from_file(str(path))
+
+    def tokenize(text: str) -> list:
+        return tok.encode(text, add_special_tokens=False).ids
+
+    return tokenize
+
+
 def hf_word_tokenizer(tokenizer):
-    """word/sentence -> subword pieces, without special tokens (any Hugging Face tokenizer)."""
+    """word/sentence -> subword pieces, without special tokens (any Hugging Face tokenizer object)."""
 
     def tokenize(text: str) -> list:
         return tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -357,3 +384,48 @@ def build_table(measures: list[dict], meta: pd.DataFrame, cldf: dict[str, pd.Dat
     if "sample_policy" in table:
         info["sample_policy"] = sorted(table["sample_policy"].dropna().unique().tolist())
     return table, info
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the jobs
+# --------------------------------------------------------------------------------------------------------------
+
+
+def read_corpus(path: str, corpus: str) -> pd.DataFrame:
+    """The morphology corpus through its data contract (Tatoeba lines stripped exactly as for embedding)."""
+    from xstilts import contracts
+
+    return contracts.read("tatoeba", path) if corpus == "tatoeba" else pd.read_parquet(path)
+
+
+def measures_job(*, corpus: str, tokenizer: str, lang: str, settings: dict, pivot: str, seed: int, out: str,
+                 sample_size: str | None) -> dict:
+    """Corpus measures of one language. ``settings``: corpus, sample_tokens, repeats, mattr_window, unsegmented;
+    ``sample_size``: the JSON of :func:`sample_size_from_corpora` (``sample_tokens: auto``), else None."""
+    from xstilts.io import atomic_write_json, read_json
+
+    sents, english, label = corpus_sentences(read_corpus(corpus, settings["corpus"]), lang, settings["corpus"], pivot)
+    if sample_size is not None:
+        sizing = read_json(sample_size)
+        size, policy = sizing["sample_size"], sizing["policy"]
+    else:
+        size, policy = settings["sample_tokens"], "fixed (config)"
+    tok = subword_tokenizer(tokenizer)
+    m = corpus_measures(sents, english, tok, size, settings["repeats"], settings["mattr_window"], seed,
+                        segmented=lang not in settings["unsegmented"])
+    m.update(language=lang, corpus=label, n_sentences=len(sents), sample_policy=policy)
+    atomic_write_json(m, out)
+    return m
+
+
+def table_job(*, measures: list[str], languages: str, wals_values: str, settings: dict, out: dict[str, str]) -> dict:
+    """The language × measure table with WALS values and the PC1 composite. ``settings``: wals_features, truth
+    (the language-table column holding the true dial, demo only). ``out`` keys: table, info."""
+    from xstilts.io import atomic_write_json, atomic_write_text, read_json
+
+    meta = pd.read_csv(languages, keep_default_na=False, na_values=[""]).set_index("iso639_1")
+    table, info = build_table([read_json(p) for p in measures], meta, read_cldf(Path(wals_values).parent),
+                              settings["wals_features"], settings["truth"])
+    atomic_write_text(table.reset_index().to_csv(index=False), out["table"])
+    atomic_write_json(info, out["info"])
+    return info

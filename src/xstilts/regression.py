@@ -28,8 +28,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from xstilts.retrieval import resolve_main_layer
-
 # --------------------------------------------------------------------------------------------------------------
 # design helpers
 # --------------------------------------------------------------------------------------------------------------
@@ -274,7 +272,7 @@ def run_analysis(cells: pd.DataFrame, predictors: list[str], primary: str, contr
             adjusted = " + ".join(ctrl) or "none"
             out.append({"subset": subset, "predictor": p, "controls": adjusted,
                         **cluster_bootstrap(c, p, "delta", ctrl, settings["n_boot"], seed)})
-            if p == primary or settings.get("mixed_all_predictors", False):
+            if p == primary or settings["mixed_all_predictors"]:
                 out.append({"subset": subset, "predictor": p, "controls": adjusted, **mixed_model(c, p, "delta", ctrl)})
         df = pd.DataFrame(out)
         # slopes per SD of the predictor (over languages), comparable across predictors in the forest plot
@@ -320,7 +318,10 @@ def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, ou
         raise ValueError(f"non-finite {outcome} for language {r['language']}, condition {r['condition']}, layer {r['layer']} "
                          f"({len(bad)} values): refusing to regress on it")
     layers = sorted(int(v) for v in a["layer"].unique())
-    main = resolve_main_layer(layer, layers)
+    if layer not in layers:
+        raise ValueError(f"the alignment tables hold hidden_states layers {layers}, not the main layer {layer} "
+                         "(config key 'retrieval.layer'); rerun the Tatoeba embedding jobs")
+    main = layer
     wide = a.pivot_table(index=["language", "layer"], columns="condition", values="value")
     if "base" not in wide:
         raise ValueError("no base-condition alignment: the regression needs the base model's scores")
@@ -352,3 +353,34 @@ def per_layer(layer_delta: pd.DataFrame, cells: pd.DataFrame, primary: str, cont
         for r in language_ladder(t, primary, "delta", [c for c in controls if c in t], settings, seed):
             rows.append({"layer": int(layer), "predictor": primary, **r})
     return pd.DataFrame(rows)
+
+
+TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics")
+
+
+def regression_job(*, alignment: list[str], morphology: str, languages: str, settings: dict, layer: int, pivot: str,
+                   seed: int, out: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Assemble the Δ cells at hidden_states ``layer`` and run the ladder. ``settings`` is the regression section
+    (outcome, primary, secondary, controls, low_resource_gib, n_boot, n_perm, mixed_all_predictors). ``out`` holds
+    one path per :data:`TABLES` entry and one per condition (its ladder). Every table names its outcome."""
+    from xstilts.io import atomic_write_text
+
+    outcome = settings["outcome"]
+    align = pd.concat([pd.read_parquet(p) for p in alignment], ignore_index=True)
+    morph = pd.read_csv(morphology).set_index("language")
+    meta = pd.read_csv(languages, keep_default_na=False, na_values=[""]).set_index("iso639_1")
+    cells, layer_delta = build_cells(align, morph, meta, outcome, layer, pivot, settings["low_resource_gib"])
+    predictors = [settings["primary"], *[p for p in settings["secondary"] if p in cells and cells[p].notna().any()]]
+    res = run_analysis(cells, predictors, settings["primary"], settings["controls"], settings, seed,
+                       set(cells.loc[cells["low_resource"], "language"]))
+    res["per_layer"] = per_layer(layer_delta, cells, settings["primary"], settings["controls"], settings, seed)
+    res["cells"], res["layers"] = cells, layer_delta
+    for table in res.values():  # every table names the outcome whose change Δ it holds
+        table.insert(0, "outcome", outcome)
+    per_cond = res["per_condition"]
+    for cond, path in out.items():
+        if cond not in TABLES and cond in set(per_cond["condition"]):
+            atomic_write_text(per_cond[per_cond["condition"] == cond].to_csv(index=False), path)
+    for k in TABLES:
+        atomic_write_text(res[k].to_csv(index=False), out[k])
+    return res

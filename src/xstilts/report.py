@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from xstilts.io import atomic_path, atomic_write_text, read_json
+
+log = logging.getLogger(__name__)
 
 
 def collect_json(paths: list[str], keep: list[str] | None = None) -> pd.DataFrame:
@@ -231,3 +235,54 @@ def summary_markdown(path: str, *, targets: pd.DataFrame, xtreme: pd.DataFrame, 
         "",
     ]
     atomic_write_text("\n".join(parts), path)
+
+
+def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str], cells: str, layers: str, pooled: str,
+               diagnostics: str, morph_info: str, opening: str, findings_delta: str, delta_figure: str, layer_figure: str,
+               settings: dict, out: dict[str, str]) -> pd.DataFrame:
+    """The tables, figures and ``summary.md`` from every score file and the regression/findings outputs
+    (``findings_delta`` is the table the opening paragraph was written from: an input so the summary follows it).
+    ``settings``: primary, outcome, controls, target_types, study. ``out`` keys: summary, target_scores,
+    target_summary, tatoeba, bucc, scatter, forest, heatmap. Returns the XTREME-style score table."""
+    from pathlib import Path
+
+    types = dict(settings["target_types"])
+    outcome = settings["outcome"]
+    scores = collect_json(list(target_scores))
+    atomic_write_text(scores.to_csv(index=False), out["target_scores"])
+    summary = xtreme_style_summary(scores, types)
+    atomic_write_text(summary.to_csv(), out["target_summary"])
+    tat = collect_json(list(tatoeba))
+    atomic_write_text(tat.to_csv(index=False), out["tatoeba"])
+    bucc_df = collect_json(list(bucc)) if bucc else pd.DataFrame()
+    atomic_write_text(bucc_df.to_csv(index=False), out["bucc"])
+    xtreme, xtreme_tasks = xtreme_scores(xtreme_rows(scores, types, tat, bucc_df), scale=100.0)
+    cells_df = pd.read_csv(cells)
+    pooled_df = pd.read_csv(pooled)
+    scatter_by_condition(cells_df, settings["primary"], out["scatter"], outcome)
+    forest(pooled_df, out["forest"], outcome)
+    layer_heatmap(pd.read_csv(layers), out["heatmap"], outcome)
+    tat_view = tat.pivot_table(index="language", columns="condition", values="acc_en2xx")
+    tat_view.insert(0, "chance", tat.groupby("language")["chance"].first())
+    base = tat[tat["condition"] == "base"]
+    ratio = base["acc_en2xx"].mean() / base["chance"].mean()
+    log.info("base Tatoeba accuracy en→xx (mean over languages) = %.3f; chance = %.4f; ratio = %.1fx",
+             base["acc_en2xx"].mean(), base["chance"].mean(), ratio)
+    log.info("XTREME-style scores:\n%s", xtreme.to_string())
+    bucc_cols = ["language", "condition", "test_f1", "dev_f1", "oracle_test_f1", "threshold_from_dev", "duplicates",
+                 "fallback_rows", "backend"]
+    bucc_view = bucc_df[[c for c in bucc_cols if c in bucc_df]] if len(bucc_df) else bucc_df
+    notes = [w for p in bucc for w in read_json(p).get("warnings", [])]
+
+    def rel(p):
+        return str(Path(p).relative_to(Path(out["summary"]).parent))
+
+    summary_markdown(out["summary"], targets=summary, xtreme=xtreme, xtreme_tasks=xtreme_tasks,
+                     retrieval=tat_view.reset_index(), morph_info=read_json(morph_info), pooled=pooled_df,
+                     diagnostics=pd.read_csv(diagnostics), bucc=bucc_view,
+                     figures={"Δ alignment with CIs": rel(delta_figure), "base alignment by layer": rel(layer_figure),
+                              "morphology vs Δ": rel(out["scatter"]), "coefficients": rel(out["forest"]),
+                              "per-layer Δ": rel(out["heatmap"])},
+                     config_name=settings["study"], outcome=outcome, controls=list(settings["controls"]), bucc_notes=notes,
+                     opening=Path(opening).read_text())
+    return xtreme

@@ -31,13 +31,19 @@ mismatched dimensions, Tatoeba sides of different lengths, BUCC texts that do no
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from xstilts.io import atomic_write_json, load_embeddings
+
+log = logging.getLogger(__name__)
 DUPLICATES = ("all_ids", "drop")
+ENGINES = ("mutual", "faiss")  # retrieval.bucc.engine (the schema's enum; tests/test_plan.py checks they agree)
+SEARCH_PRECISIONS = ("float32", "float16", "bfloat16")  # retrieval.bucc.precision
 TIE_RULE = "equal scores: lower index first"
 
 
@@ -74,21 +80,14 @@ def check_pair(x: np.ndarray, y: np.ndarray, x_name: str, y_name: str) -> None:
         raise RetrievalInputError(f"{x_name} has dimension {x.shape[1]} but {y_name} has {y.shape[1]}")
 
 
-def resolve_main_layer(layer: int, stored: list[int], key: str = "retrieval.layer") -> int:
-    """The one rule for the main layer, used by Tatoeba, BUCC and the regression alike: ``layer`` >= 0 is a
-    hidden_states index that must be among the stored analysis layers; a negative ``layer`` counts from the end of
-    the stored analysis layers (with ``analysis_layers: all``, from the top of the model)."""
-    stored = sorted(int(s) for s in stored)
-    if not stored:
-        raise ValueError(f"config key '{key}': no analysis layers were stored")
-    if layer < 0:
-        if -layer > len(stored):
-            raise ValueError(f"config key '{key}': {layer} reaches below the {len(stored)} stored analysis layers {stored}")
-        return stored[layer]
+def layer_position(layer: int, stored: list[int], source: str) -> int:
+    """Position of hidden_states ``layer`` (resolved by :class:`xstilts.plan.StudyPlan`) among the layers stored in
+    ``source``; an embedding file without it is an error naming both."""
+    stored = [int(s) for s in stored]
     if layer not in stored:
-        raise ValueError(f"config key '{key}': layer {layer} is not among the stored analysis layers {stored} "
-                         "(retrieval.analysis_layers)")
-    return layer
+        raise ValueError(f"{source}: holds hidden_states layers {stored}, not the main layer {layer} (config key "
+                         "'retrieval.layer'); rerun its embedding job")
+    return stored.index(layer)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -292,7 +291,7 @@ def search(queries: np.ndarray, database: np.ndarray, k: int, engine: str = "fai
     elif engine == "mutual":
         cand, _, backend, prec = mutual_knn(queries, database, m, precision=precision)
     else:
-        raise ValueError(f"unknown search engine {engine!r} (faiss|mutual)")
+        raise ValueError(f"unknown search engine {engine!r} {ENGINES}")
     s, i, fb = canonical_topk(queries, database, cand, k, selection_tolerance(prec, queries.shape[1]))
     return s, i, backend, fb
 
@@ -378,7 +377,7 @@ def mine(x: np.ndarray, y: np.ndarray, k: int = 4, engine: str = "mutual", preci
         _, cy, _ = knn(y, x, my, use_gpu=use_gpu, float16=precision == "float16")
         prec = "float16" if precision == "float16" and backend.startswith("faiss-gpu") else "float32"
     else:
-        raise ValueError(f"unknown mining engine {engine!r} (mutual|faiss)")
+        raise ValueError(f"unknown mining engine {engine!r} {ENGINES}")
     tol = selection_tolerance(prec, x.shape[1])
     x2y_sim, x2y_ind, fb1 = canonical_topk(x, y, cx, k, tol)
     y2x_sim, y2x_ind, fb2 = canonical_topk(y, x, cy, k, tol)
@@ -506,3 +505,47 @@ def bucc_evaluate(dev_cands: dict, dev_gold: set, test_cands: dict, test_gold: s
     return {"threshold_from_dev": threshold, "dev_f1": dev_f1, **{f"test_{k}": v for k, v in test.items()},
             "oracle_test_f1": oracle_f1, "oracle_threshold": oracle_threshold, "dev_no_correct_candidate": no_correct,
             "warnings": notes}
+
+
+def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: str) -> dict:
+    """Score one language × condition at hidden_states ``layer`` from its stored Tatoeba embeddings; write JSON."""
+    arrays, layers, meta = load_embeddings(embeddings)
+    li = layer_position(layer, layers, embeddings)
+    scores = tatoeba_scores(arrays["src"][li], arrays["en"][li], use_gpu=False,
+                            name=f"{embeddings} (language {lang}, layer {layer})")
+    scores.update(language=lang, condition=condition, layer=layer, embedding_meta=meta)
+    atomic_write_json(scores, out)
+    return scores
+
+
+def bucc_job(inputs: dict[str, str], lang: str, condition: str, mining: dict, out: str) -> dict:
+    """Mine one language × condition: ``inputs`` has ``emb_<split>``, ``data_<split>`` and ``gold_<split>`` for the
+    splits sample (dev: tunes the threshold) and training (test); ``mining`` is exactly retrieval.bucc's k, engine,
+    precision and duplicates. Writes the score JSON (timings go to the log, never into the score file)."""
+    from xstilts import contracts
+
+    cands, gold, backend, secs, fallback, dups, layer, meta = {}, {}, None, 0.0, 0, {}, None, None
+    for split in ("sample", "training"):
+        path = inputs[f"emb_{split}"]
+        arrays, layers, meta = load_embeddings(path)
+        layer = layers[0]  # the embedding job keeps only the resolved main layer
+        df = contracts.read("bucc_sentences", inputs[f"data_{split}"])
+        src, en = df[df["side"] == lang], df[df["side"] != lang]
+        c, mined = bucc_split(arrays["src"][0], arrays["en"][0], src["text"].tolist(), src["id"].tolist(),
+                              en["text"].tolist(), en["id"].tolist(), duplicates=mining["duplicates"],
+                              name=f"{path} (language {lang}, split {split})", k=mining["k"], engine=mining["engine"],
+                              precision=mining["precision"])
+        g = contracts.read("bucc_gold", inputs[f"gold_{split}"])
+        cands[split], gold[split] = c, set(zip(g["src_id"], g["en_id"]))
+        backend, secs, fallback = mined.backend, secs + mined.seconds, fallback + mined.fallback_rows
+        dups[split] = {"source": duplicate_stats(src["text"]), "english": duplicate_stats(en["text"])}
+    res = bucc_evaluate(cands["sample"], gold["sample"], cands["training"], gold["training"], name=f"BUCC {lang}")
+    log.info("mining time %.2f s (%s)", secs, backend)
+    for w in res["warnings"]:
+        log.warning("%s", w)
+    res.update(language=lang, condition=condition, layer=layer, backend=backend, k=mining["k"],
+               precision=mining["precision"], fallback_rows=fallback, ties=TIE_RULE, duplicates=mining["duplicates"],
+               repeated_sentences=dups, embedding_meta=meta,
+               protocol="threshold tuned on sample (dev), applied to training (test); oracle_* = tuned on test gold")
+    atomic_write_json(res, out)
+    return res

@@ -41,13 +41,14 @@ import yaml
 
 from xstilts import contracts
 from xstilts.io import atomic_dir, atomic_path, atomic_write_json, atomic_write_parquet
+from xstilts.plan import LAYOUT
 
 log = logging.getLogger(__name__)
 
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 LOCKED = "locked"
-RAW = "results/raw"
+RAW = LAYOUT.raw  # where each source is fetched to (xstilts.plan.LAYOUT)
 
 
 class SourceError(RuntimeError):

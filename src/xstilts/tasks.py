@@ -36,11 +36,11 @@ from transformers import (
 )
 
 from xstilts import qa_metrics
+from xstilts.config import with_task_defaults
 
 log = logging.getLogger(__name__)
 
 IGNORE = -100
-MAX_QUERY_LENGTH = 64  # XTREME run_squad.py --max_query_length: questions are cut to 64 tokens
 
 
 class DataError(ValueError):
@@ -423,8 +423,8 @@ def qa_windows(df: pd.DataFrame, tokenizer, spec: dict, max_context: bool = True
     here per question length.)  Each window records the context-token positions, their character offsets, its
     start in the context's tokens and which of its tokens have their maximal context in it (the reference's
     ``token_is_max_context``: a span may only start on such a token)."""
-    max_len, step = spec["max_seq_length"], spec.get("doc_stride", 128)
-    cap = spec.get("max_query_length", MAX_QUERY_LENGTH)
+    spec = with_task_defaults(spec)
+    max_len, step, cap = spec["max_seq_length"], spec["doc_stride"], spec["max_query_length"]
     n_special = tokenizer.num_special_tokens_to_add(pair=True)
     questions, contexts = df["question"].tolist(), df["context"].tolist()
     qenc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
@@ -516,7 +516,7 @@ def qa_language(df: pd.DataFrame, spec: dict) -> str | None:
     """The answer language the ``mlqa`` normalisation needs: the spec's ``language`` (set per test language by the
     evaluation), else the frame's single ``language`` value."""
     lang = spec.get("language") or _frame_language(df)
-    if spec.get("qa_metric", "squad") == "mlqa" and lang is None:
+    if with_task_defaults(spec)["qa_metric"] == "mlqa" and lang is None:
         raise DataError(f"{source_of(df)}: qa_metric 'mlqa' normalises by answer language, and none is given "
                         f"(spec 'language' or a 'language' column)")
     return lang
@@ -526,10 +526,11 @@ def predict_qa(model, df, tokenizer, spec, batch_size, device) -> dict:
     """Best span over all windows (start on a max-context token, end >= start, at most max_answer_length tokens;
     score start + end logit), scored against every gold answer with the task's ``qa_metric`` normalisation."""
     check_frame(df, spec, "span_qa")
-    qa_metric, lang = spec.get("qa_metric", "squad"), qa_language(df, spec)
+    spec = with_task_defaults(spec)
+    qa_metric, lang = spec["qa_metric"], qa_language(df, spec)
     windows = qa_windows(df, tokenizer, spec)
     logits = _logits(model, [{"input_ids": w["input_ids"]} for w in windows], _collate_flat(tokenizer), batch_size, device)
-    max_len = spec.get("max_answer_length", 30)
+    max_len = spec["max_answer_length"]
     best: dict[int, tuple[float, str]] = {}
     contexts = df["context"].tolist()
     for w, lg in zip(windows, logits):

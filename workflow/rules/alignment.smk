@@ -3,13 +3,13 @@
 
 rule alignment:
     input:
-        embeddings="results/embeddings/tatoeba/{condition}/{lang}.npz",
+        embeddings=LAYOUT.tatoeba_embeddings,
     output:
-        "results/alignment/{condition}/{lang}.parquet",
+        LAYOUT.alignment,
     log:
         "logs/alignment/{condition}/{lang}.log",
     conda:
-        "../../envs/faiss.yaml"
+        conda_env("faiss")
     message:
         "Alignment measures {wildcards.lang} ({wildcards.condition})"
     script:

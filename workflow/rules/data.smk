@@ -8,7 +8,7 @@ if SYNTHETIC:
         log:
             "logs/data/synthesize_world.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
             world=synthetic_world_params(),
         message:
@@ -36,7 +36,7 @@ else:
         log:
             "logs/data/check_sources.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
             sources=SOURCES,
         message:
@@ -46,14 +46,14 @@ else:
 
     rule download_source:
         input:
-            preflight=f"{RAW}/preflight.json",
+            preflight=rules.check_sources.output[0],
         output:
             directory(f"{RAW}/{{source}}"),
         log:
             "logs/data/download/{source}.log",
         retries: 2
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
             spec=lambda w: SOURCES[w.source],
             key=lambda w: w.source,
@@ -71,7 +71,7 @@ else:
         log:
             "logs/data/download.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         message:
             "Every source downloaded"
         script:
@@ -83,17 +83,17 @@ else:
             name:
                 f"convert_intermediate_{_task}"
             input:
-                done=f"{RAW}/download.json",
+                done=rules.download.output[0],
                 raw=[raw_dir(k) for k in task_sources(config, "intermediate_tasks", _task)],
             output:
                 **intermediate_convert_outputs(_task),
             log:
                 f"logs/data/convert_intermediate/{_task}.log",
             conda:
-                "../../envs/stats.yaml"
+                conda_env("stats")
             params:
                 sources=[SOURCES[k] for k in task_sources(config, "intermediate_tasks", _task)],
-                task=task_spec("intermediate_tasks", _task),
+                task=PLAN.task_spec("intermediate_tasks", _task),
             message:
                 f"Converting intermediate task {_task}"
             script:
@@ -105,17 +105,17 @@ else:
             name:
                 f"convert_target_{_target}"
             input:
-                done=f"{RAW}/download.json",
+                done=rules.download.output[0],
                 raw=[raw_dir(k) for k in task_sources(config, "targets", _target)],
             output:
                 **target_download_outputs(_target),
             log:
                 f"logs/data/convert_target/{_target}.log",
             conda:
-                "../../envs/stats.yaml"
+                conda_env("stats")
             params:
                 sources=[SOURCES[k] for k in task_sources(config, "targets", _target)],
-                task=task_spec("targets", _target),
+                task=PLAN.task_spec("targets", _target),
                 language_table=config["language_table"],
             message:
                 f"Converting target task {_target}"
@@ -124,14 +124,14 @@ else:
 
     rule convert_tatoeba:
         input:
-            done=f"{RAW}/download.json",
+            done=rules.download.output[0],
             raw=raw_dir("retrieval.tatoeba.hub"),
         output:
-            f"{DATA}/tatoeba/{{lang}}.parquet",
+            LAYOUT.tatoeba,
         log:
             "logs/data/convert_tatoeba/{lang}.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
             source=SOURCES["retrieval.tatoeba.hub"],
             language_table=config["language_table"],
@@ -143,15 +143,15 @@ else:
 
     rule convert_bucc:
         input:
-            done=f"{RAW}/download.json",
+            done=rules.download.output[0],
             raw=raw_dir("retrieval.bucc.hub"),
         output:
-            sentences=f"{DATA}/bucc/{{lang}}.{{split}}.parquet",
-            gold=f"{DATA}/bucc/{{lang}}.{{split}}.gold.parquet",
+            sentences=LAYOUT.bucc,
+            gold=LAYOUT.bucc_gold,
         log:
             "logs/data/convert_bucc/{lang}.{split}.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
             source=SOURCES["retrieval.bucc.hub"],
             pivot=PIVOT,
@@ -164,14 +164,14 @@ else:
 
         rule convert_parallel:
             input:
-                done=f"{RAW}/download.json",
+                done=rules.download.output[0],
                 raw=raw_dir("morphology.flores"),
             output:
-                f"{DATA}/parallel.parquet",
+                LAYOUT.parallel,
             log:
                 "logs/data/convert_parallel.log",
             conda:
-                "../../envs/stats.yaml"
+                conda_env("stats")
             params:
                 source=SOURCES["morphology.flores"],
                 languages=[*STUDY_LANGS, PIVOT],
@@ -183,14 +183,14 @@ else:
 
     rule convert_wals:
         input:
-            done=f"{RAW}/download.json",
+            done=rules.download.output[0],
             raw=raw_dir("morphology.wals"),
         output:
-            **{n: f"{DATA}/wals/{n}.csv" for n in ("languages", "values", "parameters", "codes")},
+            **PLAN.wals_files(),
         log:
             "logs/data/convert_wals.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
             expected_values=SOURCES["morphology.wals"].get("rows", {}).get("values"),
         message:

@@ -1,6 +1,6 @@
 # Stage 5: sentence embeddings per condition (encoder loaded once per job; one file per language).
-# Each job receives only the settings it reads: the embedding settings (xstilts.config.EMBEDDING_SETTINGS) and the
-# layers it keeps, so a change to retrieval.bucc.* or to the Tatoeba/alignment settings reruns no embedding.
+# Each job receives only what it reads (xstilts.plan): the embedding settings and the resolved hidden_states layers
+# it keeps, so a change to retrieval.bucc.* or to the Tatoeba/alignment settings reruns no embedding.
 
 
 rule embed_tatoeba:
@@ -8,24 +8,26 @@ rule embed_tatoeba:
         unpack(get_tatoeba_data),
         model=get_condition_model,
     output:
-        **tatoeba_embedding_paths("{condition}"),
+        **PLAN.per_language("tatoeba_embeddings", TATOEBA_LANGS),
     log:
         "logs/embed/tatoeba/{condition}.log",
     benchmark:
         "benchmarks/embed/tatoeba/{condition}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        conda_env("torch")
     threads: 1
     resources:
         gpu=1,
     params:
-        embedding=embedding_settings(config),
-        layers=config["retrieval"]["analysis_layers"],
+        corpus="tatoeba",
+        embedding=PLAN.embedding,
+        layers=PLAN.tatoeba_layers,
+        model_layers=PLAN.layers.n_model,
         meta=get_embedding_meta,
     message:
         "Embedding Tatoeba sentences with the {wildcards.condition} encoder"
     script:
-        "../scripts/embed_tatoeba.py"
+        "../scripts/embed.py"
 
 
 rule embed_bucc:
@@ -33,23 +35,23 @@ rule embed_bucc:
         unpack(get_bucc_data),
         model=get_condition_model,
     output:
-        **{k: temp(v) for k, v in bucc_embedding_paths("{condition}").items()},
+        **{k: temp(v) for k, v in PLAN.bucc_files("bucc_embeddings").items()},
     log:
         "logs/embed/bucc/{condition}.log",
     benchmark:
         "benchmarks/embed/bucc/{condition}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        conda_env("torch")
     threads: 1
     resources:
         gpu=1,
     params:
-        embedding=embedding_settings(config),
-        # only the main layer is kept, resolved against the analysis layers (xstilts.retrieval.resolve_main_layer)
-        layers=config["retrieval"]["analysis_layers"],
-        main_layer=config["retrieval"]["layer"],
+        corpus="bucc",
+        embedding=PLAN.embedding,
+        layers=PLAN.bucc_layers,  # the main layer only
+        model_layers=PLAN.layers.n_model,
         meta=get_embedding_meta,
     message:
         "Embedding BUCC sentences with the {wildcards.condition} encoder"
     script:
-        "../scripts/embed_bucc.py"
+        "../scripts/embed.py"

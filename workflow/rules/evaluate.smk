@@ -8,18 +8,18 @@ for _target in TARGETS:
             f"evaluate_{_target}"
         input:
             unpack(get_target_tests_for(_target)),
-            model=f"results/target/{_target}/{{condition}}/model",
+            model=LAYOUT.path("target_model", target=_target),
         output:
-            **target_score_paths(_target, "{condition}"),
+            **PLAN.per_language("target_score", PLAN.target_languages(_target), target=_target),
         log:
             f"logs/evaluate/{_target}/{{condition}}.log",
         conda:
-            "../../envs/torch.yaml"
-        threads: 4
+            conda_env("torch")
+        threads: config["training"]["eval_threads"]
         resources:
             gpu=1,
         params:
-            spec=task_spec("targets", _target),
+            spec=PLAN.task_spec("targets", _target),
             meta=get_evaluation_meta(_target),
             batch_size=64,
         message:

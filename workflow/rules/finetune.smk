@@ -3,24 +3,24 @@
 # rerun (xstilts.finetune); they read training.* (checkpoint interval, retention, torch.compile) from the config
 # directly because those settings change no result.
 
-TRAIN_THREADS = 8  # CPU threads of a training job (torch threads, dataloader workers); capped by --cores
+TRAIN_THREADS = config["training"]["threads"]  # torch threads, dataloader workers; capped by --cores
 
 
 rule featurize_intermediate:
     input:
-        data=lambda w: intermediate_split(w.task, "train"),
+        data=get_intermediate_train,
         tokenizer=BASE_MODEL,
     output:
-        features_path("intermediate_tasks", "{task}"),
+        PLAN.features("intermediate_tasks", "{task}"),
     log:
         "logs/finetune/featurize/intermediate/{task}.log",
     benchmark:
         "benchmarks/finetune/featurize/intermediate/{task}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        conda_env("torch")
     params:
-        spec=lambda w: feature_spec("intermediate_tasks", w.task),
-        sampling=lambda w: feature_sampling("intermediate_tasks", w.task),
+        spec=get_feature_spec("intermediate_tasks"),
+        sampling=get_feature_sampling("intermediate_tasks"),
     message:
         "Tokenising the training data of intermediate task {wildcards.task} (once, for every run that trains on it)"
     script:
@@ -29,19 +29,19 @@ rule featurize_intermediate:
 
 rule featurize_target:
     input:
-        data=lambda w: target_split(w.target, "train"),
+        data=get_target_train,
         tokenizer=BASE_MODEL,
     output:
-        features_path("targets", "{target}"),
+        PLAN.features("targets", "{target}"),
     log:
         "logs/finetune/featurize/target/{target}.log",
     benchmark:
         "benchmarks/finetune/featurize/target/{target}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        conda_env("torch")
     params:
-        spec=lambda w: feature_spec("targets", w.target),
-        sampling=lambda w: feature_sampling("targets", w.target),
+        spec=get_feature_spec("targets"),
+        sampling=get_feature_sampling("targets"),
     message:
         "Tokenising the English training data of target {wildcards.target} (once, shared by every condition)"
     script:
@@ -51,17 +51,17 @@ rule featurize_target:
 rule finetune_intermediate:
     input:
         features=get_intermediate_features,
-        validation=lambda w: intermediate_split(w.task, "validation"),
+        validation=get_intermediate_validation,
         base=BASE_MODEL,
     output:
-        model=directory("results/intermediate/{task}/model"),
-        metrics="results/intermediate/{task}/metrics.json",
+        model=directory(LAYOUT.intermediate_model),
+        metrics=LAYOUT.intermediate_metrics,
     log:
         "logs/finetune/intermediate/{task}.log",
     benchmark:
         "benchmarks/finetune/intermediate/{task}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        conda_env("torch")
     threads: TRAIN_THREADS
     resources:
         gpu=1,
@@ -80,21 +80,21 @@ rule finetune_multitask:
         unpack(get_multitask_inputs),
         base=BASE_MODEL,
     output:
-        model=directory("results/intermediate/multitask/model"),
-        metrics="results/intermediate/multitask/metrics.json",
+        model=directory(LAYOUT.path("intermediate_model", task="multitask")),
+        metrics=LAYOUT.path("intermediate_metrics", task="multitask"),
     log:
         "logs/finetune/multitask.log",
     benchmark:
         "benchmarks/finetune/multitask.tsv"
     conda:
-        "../../envs/torch.yaml"
+        conda_env("torch")
     threads: TRAIN_THREADS
     resources:
         gpu=1,
     params:
-        tasks=multitask_tasks(config),
+        tasks=list(PLAN.multitask_tasks),
         valid=get_multitask_valid,
-        hp=hparams("multitask", None),
+        hp=PLAN.hparams("multitask"),
         cap=config["multitask"]["cap"],
         seed=config["seed"],
         checkpoints=lambda w, output: get_checkpoint_dir(output.model),
@@ -110,14 +110,14 @@ rule finetune_target:
         validation=get_target_validation,
         encoder=get_condition_model,
     output:
-        model=directory("results/target/{target}/{condition}/model"),
-        metrics="results/target/{target}/{condition}/metrics.json",
+        model=directory(LAYOUT.target_model),
+        metrics=LAYOUT.target_metrics,
     log:
         "logs/finetune/target/{target}/{condition}.log",
     benchmark:
         "benchmarks/finetune/target/{target}/{condition}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        conda_env("torch")
     threads: TRAIN_THREADS
     resources:
         gpu=1,

@@ -11,9 +11,9 @@ if MORPHOLOGY_AUTO_SAMPLE:
         log:
             "logs/morphology/sample_size.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
-            settings=config["morphology"],
+            settings=PLAN.morphology_sample_size,
             pivot=PIVOT,
         message:
             "One word-token sample size that every segmented language supports"
@@ -25,13 +25,13 @@ rule morphology_measures:
     input:
         unpack(get_morphology_measures_input),
     output:
-        "results/morphology/{lang}.json",
+        LAYOUT.morphology,
     log:
         "logs/morphology/{lang}.log",
     conda:
-        "../../envs/stats.yaml"
+        conda_env("stats")
     params:
-        settings=config["morphology"],
+        settings=PLAN.morphology_measures,
         pivot=PIVOT,
         seed=config["seed"],
     message:
@@ -42,20 +42,19 @@ rule morphology_measures:
 
 rule morphology_table:
     input:
-        measures=expand("results/morphology/{lang}.json", lang=STUDY_LANGS),
+        measures=list(PLAN.per_language("morphology", STUDY_LANGS).values()),
         languages=language_table(),
-        wals_values=f"{DATA}/wals/values.csv",
-        wals_languages=f"{DATA}/wals/languages.csv",
+        wals_values=PLAN.wals_files()["values"],
+        wals_languages=PLAN.wals_files()["languages"],
     output:
         table="results/morphology/table.csv",
         info="results/morphology/composite.json",
     log:
         "logs/morphology/table.log",
     conda:
-        "../../envs/stats.yaml"
+        conda_env("stats")
     params:
-        settings=config["morphology"],
-        truth=config["regression"]["truth_column"],
+        settings=PLAN.morphology_table,
     message:
         "Morphology table, WALS join and PC1 composite"
     script:

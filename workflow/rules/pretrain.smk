@@ -6,11 +6,11 @@ if SYNTHETIC:
         input:
             corpus=mono_corpus(),
         output:
-            directory("results/pretrain/tokenizer"),
+            directory(LAYOUT.tokenizer),
         log:
             "logs/pretrain/train_tokenizer.log",
         conda:
-            "../../envs/torch.yaml"
+            conda_env("torch")
         params:
             vocab=config["synthetic"]["tokenizer_vocab"],
         message:
@@ -21,7 +21,7 @@ if SYNTHETIC:
     rule pretrain_mlm:
         input:
             corpus=mono_corpus(),
-            tokenizer="results/pretrain/tokenizer",
+            tokenizer=rules.train_tokenizer.output[0],
         output:
             model=directory(BASE_MODEL),
             metrics="results/pretrain/metrics.json",
@@ -30,8 +30,8 @@ if SYNTHETIC:
         benchmark:
             "benchmarks/pretrain/pretrain_mlm.tsv"
         conda:
-            "../../envs/torch.yaml"
-        threads: 8
+            conda_env("torch")
+        threads: config["training"]["threads"]
         resources:
             gpu=1,
         params:
@@ -52,7 +52,7 @@ else:
         log:
             "logs/pretrain/download_base_model.log",
         conda:
-            "../../envs/stats.yaml"
+            conda_env("stats")
         params:
             hub={"id": config["model"]["name"], "revision": config["model"]["revision"]},
             key="model",

@@ -4,7 +4,7 @@
 rule regression:
     input:
         alignment=all_alignment(),
-        morphology="results/morphology/table.csv",
+        morphology=rules.morphology_table.output.table,
         languages=language_table(),
     output:
         **regression_outputs(),
@@ -39,10 +39,10 @@ rule regression:
     benchmark:
         "benchmarks/regression/regression.tsv"
     conda:
-        "../../envs/stats.yaml"
+        conda_env("stats")
     params:
-        settings=config["regression"],
-        layer=config["retrieval"]["layer"],
+        settings=PLAN.regression,
+        layer=PLAN.layers.main,
         pivot=PIVOT,
         seed=config["seed"],
     message:

@@ -1,20 +1,54 @@
 # Stage 10: tables, figures and the Markdown summary.
 
 
+rule findings:
+    input:
+        embeddings=PLAN.every("tatoeba_embeddings", langs=TATOEBA_LANGS),
+        base_alignment=PLAN.every("alignment", langs=TATOEBA_LANGS, conditions=["base"]),
+        bucc=PLAN.every("bucc_score", langs=BUCC_LANGS, conditions=["base"]),
+        languages=language_table(),
+        morphology=rules.morphology_table.output.table,
+    output:
+        delta=report(
+            "results/findings/delta_ci.csv", caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"
+        ),
+        direction="results/findings/direction.csv",
+        opening="results/findings/opening.md",
+        delta_figure=report(
+            "results/figures/alignment_delta_ci.png", caption="../report/alignment_delta_ci.rst", category="Figures"
+        ),
+        layer_figure=report(
+            "results/figures/base_alignment_by_layer.png", caption="../report/base_alignment_by_layer.rst", category="Figures"
+        ),
+    log:
+        "logs/report/findings.log",
+    conda:
+        conda_env("stats")
+    params:
+        cells=[[c, l] for c in CONDITIONS for l in TATOEBA_LANGS],
+        layer=PLAN.layers.main,
+        settings=PLAN.findings,
+        seed=config["seed"],
+    message:
+        "Δ alignment with bootstrap CIs and the summary's opening paragraph"
+    script:
+        "../scripts/findings.py"
+
+
 rule report:
     input:
         target_scores=all_target_scores(),
         tatoeba=all_tatoeba_scores(),
         bucc=all_bucc_scores(),
-        cells="results/regression/cells.csv",
-        layers="results/regression/layer_delta.csv",
-        pooled="results/regression/pooled.csv",
-        diagnostics="results/regression/diagnostics.csv",
-        morph_info="results/morphology/composite.json",
-        opening="results/findings/opening.md",
-        findings_delta="results/findings/delta_ci.csv",
-        delta_figure="results/figures/alignment_delta_ci.png",
-        layer_figure="results/figures/base_alignment_by_layer.png",
+        cells=rules.regression.output.cells,
+        layers=rules.regression.output.layers,
+        pooled=rules.regression.output.pooled,
+        diagnostics=rules.regression.output.diagnostics,
+        morph_info=rules.morphology_table.output.info,
+        opening=rules.findings.output.opening,
+        findings_delta=rules.findings.output.delta,
+        delta_figure=rules.findings.output.delta_figure,
+        layer_figure=rules.findings.output.layer_figure,
     output:
         summary=report("results/summary.md", caption="../report/summary.rst", category="Summary"),
         target_scores=report(
@@ -31,52 +65,10 @@ rule report:
     log:
         "logs/report/report.log",
     conda:
-        "../../envs/stats.yaml"
+        conda_env("stats")
     params:
-        primary=config["regression"]["primary"],
-        outcome=config["regression"]["outcome"],
-        controls=config["regression"]["controls"],
-        target_types={t: config["targets"][t]["type"] for t in TARGETS},
-        study=config["study"],
+        settings=PLAN.report,
     message:
         "Writing tables, figures and results/summary.md"
     script:
         "../scripts/report.py"
-
-
-rule findings:
-    input:
-        embeddings=[f"results/embeddings/tatoeba/{c}/{l}.npz" for c in CONDITIONS for l in TATOEBA_LANGS],
-        base_alignment=[f"results/alignment/base/{l}.parquet" for l in TATOEBA_LANGS],
-        bucc=[f"results/retrieval/bucc/base/{l}.json" for l in BUCC_LANGS],
-        languages=language_table(),
-        morphology="results/morphology/table.csv",
-    output:
-        delta=report(
-            "results/findings/delta_ci.csv", caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"
-        ),
-        direction="results/findings/direction.csv",
-        opening="results/findings/opening.md",
-        delta_figure=report(
-            "results/figures/alignment_delta_ci.png", caption="../report/alignment_delta_ci.rst", category="Figures"
-        ),
-        layer_figure=report(
-            "results/figures/base_alignment_by_layer.png", caption="../report/base_alignment_by_layer.rst", category="Figures"
-        ),
-    log:
-        "logs/report/findings.log",
-    conda:
-        "../../envs/stats.yaml"
-    params:
-        cells=[[c, l] for c in CONDITIONS for l in TATOEBA_LANGS],
-        layer=config["retrieval"]["layer"],
-        dial=config["regression"].get("truth_column"),
-        primary=config["regression"]["primary"],
-        study=config["study"],
-        synthetic=SYNTHETIC,
-        n_boot=config["regression"]["n_boot"],
-        seed=config["seed"],
-    message:
-        "Δ alignment with bootstrap CIs and the summary's opening paragraph"
-    script:
-        "../scripts/findings.py"

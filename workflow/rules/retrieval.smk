@@ -3,15 +3,15 @@
 
 rule tatoeba:
     input:
-        embeddings="results/embeddings/tatoeba/{condition}/{lang}.npz",
+        embeddings=LAYOUT.tatoeba_embeddings,
     output:
-        "results/retrieval/tatoeba/{condition}/{lang}.json",
+        LAYOUT.tatoeba_score,
     log:
         "logs/retrieval/tatoeba/{condition}/{lang}.log",
     conda:
-        "../../envs/faiss.yaml"
+        conda_env("faiss")
     params:
-        layer=config["retrieval"]["layer"],
+        layer=PLAN.layers.main,
     message:
         "Tatoeba retrieval {wildcards.lang} ({wildcards.condition})"
     script:
@@ -22,18 +22,18 @@ rule bucc:
     input:
         unpack(get_bucc_split_inputs),
     output:
-        "results/retrieval/bucc/{condition}/{lang}.json",
+        LAYOUT.bucc_score,
     log:
         "logs/retrieval/bucc/{condition}/{lang}.log",
     benchmark:
         "benchmarks/retrieval/bucc/{condition}/{lang}.tsv"
     conda:
-        "../../envs/faiss.yaml"
+        conda_env("faiss")
     threads: 2
     resources:
         gpu=1,
     params:
-        mining=bucc_mining_settings(config),
+        mining=PLAN.bucc_mining,
     message:
         "BUCC mining {wildcards.lang} ({wildcards.condition})"
     script:

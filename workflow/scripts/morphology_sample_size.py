@@ -1,11 +1,7 @@
 """Adapter: one word-token sample size every segmented study language supports (xstilts.morphology)."""
-from xstilts.io import atomic_write_json
 from xstilts.logs import to_file
-from xstilts.morphology import sample_size_from_corpora
+from xstilts.morphology import sample_size_job
 
-to_file(snakemake.log[0])
-s = snakemake.params.settings
-info = sample_size_from_corpora(dict(snakemake.input.items()), s["corpus"], snakemake.params.pivot, s["sample_tokens"],
-                                s["sample_fraction"])
-print(info)
-atomic_write_json(info, snakemake.output[0])
+log = to_file(snakemake.log[0])
+log.info("%s", sample_size_job(dict(snakemake.input.items()), dict(snakemake.params.settings), snakemake.params.pivot,
+                               snakemake.output[0]))

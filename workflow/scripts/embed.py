@@ -1,0 +1,15 @@
+"""Adapter: embed every sentence set of one condition (Tatoeba languages or BUCC splits) with its encoder
+(xstilts.embed); the rule names the corpus and the hidden_states layers to keep."""
+import json
+
+from xstilts.device import setup_job
+from xstilts.embed import SET_READERS, embed_job
+from xstilts.logs import to_file
+
+log = to_file(snakemake.log[0])
+keys = list(snakemake.output.keys())
+stats = embed_job(snakemake.input.model, setup_job(snakemake.threads), dict(snakemake.params.embedding),
+                  SET_READERS[snakemake.params.corpus]({k: snakemake.input[k] for k in keys}),
+                  {k: snakemake.output[k] for k in keys}, layers=list(snakemake.params.layers),
+                  model_layers=snakemake.params.model_layers, meta=dict(snakemake.params.meta))
+log.info("%s", json.dumps(stats))
