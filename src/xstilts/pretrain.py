@@ -3,7 +3,9 @@ trained on the synthetic corpus and a tiny XLM-R-architecture masked LM pretrain
 
 The corpus mixes monolingual text per language with a TLM-style fraction of concatenated translation pairs
 (``xx </s> en``) plus the shared anchors of the generator (digits, names); the fraction is set per language in the
-demo config.
+demo config.  The corruption is configurable (``synthetic.pretrain``): the share of tokens selected for prediction,
+their split into ``<mask>``/random/kept (BERT: 80/10/10), TLM position reset at the inner ``</s>`` (XLM) and random
+position offsets.  The defaults reproduce BERT's masks exactly.
 """
 
 from __future__ import annotations
@@ -117,8 +119,9 @@ def mlm_collate(tokenizer, probability: float, seed: int, position_reset: bool =
 
 class MaskedOnlyMLM(XLMRobertaForMaskedLM):
     """XLM-R masked LM whose training forward applies the LM head to the masked positions only.  The loss is the
-    same; the vocabulary projection -- most of a tiny model's compute -- is skipped for the ~85% unmasked tokens, so a
-    step costs about half.  Without labels it is the plain model; it is saved as a plain ``XLMRobertaForMaskedLM``."""
+    same; the vocabulary projection -- most of a tiny model's compute -- is skipped for the tokens not selected for
+    prediction (85% at BERT's rate), so a step costs about half.  Without labels it is the plain model; it is saved as a
+    plain ``XLMRobertaForMaskedLM``."""
 
     def forward(self, input_ids=None, attention_mask=None, labels=None, position_ids=None, **kwargs):
         if labels is None:
