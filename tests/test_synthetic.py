@@ -86,3 +86,17 @@ def test_bucc_gold_pairs_are_translations(tmp_path):
 def test_unknown_task_type_is_named():
     with pytest.raises(ValueError, match="no generator for task type 'ranking'"):
         S._task_frame("ranking", S._english(), random.Random(0), 1)
+
+
+def test_documents_continue_their_previous_sentence(tmp_path):
+    rng = random.Random(1)
+    for _ in range(50):
+        a, b, c = S.document(rng, 3)
+        assert b.verb == S.SUCCESSOR[a.verb] and c.verb == S.SUCCESSOR[b.verb]
+        assert (b.subj.kind, b.subj.lemma, b.subj.number) == (a.obj.kind, a.obj.lemma, a.obj.number)
+        assert b.tense == a.tense
+    cfg = S.WorldConfig.from_dict(dict(seed=2, languages=[dict(LANGS[0], mono_sentences=30, tlm_pairs=0)], english_mono=31,
+                                       parallel_sentences=10, tatoeba_pairs=5, doc_sentences=2))
+    S.generate_world(cfg, tmp_path)
+    en = pd.read_parquet(tmp_path / "mono" / "en.parquet")["text"]
+    assert len(en) == 16 and all(t.count(" . ") == 1 and t.endswith(" .") for t in en)  # 16 two-sentence documents

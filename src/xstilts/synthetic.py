@@ -13,6 +13,11 @@ grammar.  Languages differ in
 Shared anchors: numerals are written as digits everywhere and personal names are shared (transliterated for other
 scripts).  Labels of every task follow from the frames, never from chance.
 
+Monolingual text comes as short documents (``WorldConfig.doc_sentences``, 2 by default): each sentence continues the
+previous one -- its object does the verb's successor next (:func:`continuation`, the script the multiple-choice task
+asks about) -- so a word's identity predicts words of the next sentence, as in real text; frames drawn independently
+would give a masked LM no reason to keep a content word's identity in its contextual layers.
+
 The generator writes the canonical tables of ``xstilts.contracts`` (the same as the real-source conversions), so every
 downstream stage runs the same code on the demo and on the real study.
 """
@@ -298,6 +303,24 @@ def nli_example(rng: random.Random) -> tuple[Frame, Frame, int]:
     return f, h, label
 
 
+def continuation(rng: random.Random, f: Frame) -> Frame:
+    """The next sentence of a document: the previous object does ``SUCCESSOR[verb]`` next (the script the
+    multiple-choice task asks about), in the same tense."""
+    subj = NP(**vars(f.obj))
+    subj.numeral = None
+    return Frame(subj=subj, verb=SUCCESSOR[f.verb], obj=sample_np(rng, allow_name=True, numeral=True), tense=f.tense,
+                 polarity="neg" if rng.random() < 0.3 else "pos", aspect="pfv" if rng.random() < 0.3 else "ipfv")
+
+
+def document(rng: random.Random, n_sent: int) -> list[Frame]:
+    """``n_sent`` frames that follow one another: each continues the previous one (:func:`continuation`), so a word's
+    identity predicts words of the next sentence (the entity recurs, the verb's successor follows)."""
+    frames = [sample_frame(rng)]
+    while len(frames) < n_sent:
+        frames.append(continuation(rng, frames[-1]))
+    return frames
+
+
 def mc_example(rng: random.Random, n_choices: int = 4) -> tuple[Frame, list[Frame], int]:
     """Context + endings; the right ending has the context's object doing SUCCESSOR[verb] next."""
     f = sample_frame(rng)
@@ -404,6 +427,9 @@ class WorldConfig:
     targets: dict[str, dict] = field(default_factory=dict)
     target_test_size: int = 150
     dev_size: int = 150
+    # monolingual text as documents of this many sentences that continue one another (1: independent sentences);
+    # 2 by default so that a word's identity predicts the next sentence (issue 12)
+    doc_sentences: int = 2
 
     @classmethod
     def from_dict(cls, d: dict) -> WorldConfig:
@@ -493,7 +519,11 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
     for code, lang in all_langs.items():
         rng = random.Random(f"{cfg.seed}-mono-{code}")
         n = cfg.english_mono if code == "en" else lang.spec.mono_sentences
-        texts = [text_of(lang.render(sample_frame(rng))) for _ in range(n)]
+        if cfg.doc_sentences > 1:
+            texts = [" ".join(text_of(lang.render(f)) for f in document(rng, cfg.doc_sentences))
+                     for _ in range(-(-n // cfg.doc_sentences))]
+        else:
+            texts = [text_of(lang.render(sample_frame(rng))) for _ in range(n)]
         if code != "en":
             for _ in range(lang.spec.tlm_pairs):
                 f = sample_frame(rng)
