@@ -186,7 +186,8 @@ def test_layout_templates_fill_only_their_wildcards():
 
 
 def test_library_dataclass_defaults_equal_the_schema_defaults():
-    """HParams and Runtime keep defaults for library use outside the workflow; they must be the schema's."""
+    """HParams, Runtime and WorldConfig keep defaults for library use outside the workflow; they must be the
+    schema's."""
     from dataclasses import MISSING, fields
 
     from xstilts.config import schema_defaults
@@ -195,7 +196,10 @@ def test_library_dataclass_defaults_equal_the_schema_defaults():
     schema = yaml.safe_load(SCHEMA.read_text())
     training = {k: v["default"] for k, v in schema["properties"]["training"]["properties"].items()
                 if k != "threads"}  # Runtime.threads is the job's granted threads (Snakemake's), set at run time
-    for cls, defaults in ((HParams, schema_defaults("hparams")), (Runtime, training)):
+    from xstilts.synthetic import WorldConfig
+
+    for cls, defaults in ((HParams, schema_defaults("hparams")), (Runtime, training),
+                          (WorldConfig, schema_defaults("synthetic"))):
         for f in fields(cls):
             if f.name in defaults and f.default is not MISSING:
                 assert f.default == defaults[f.name], (cls.__name__, f.name, f.default, defaults[f.name])

@@ -68,11 +68,18 @@ def _schema() -> dict:
     return yaml.safe_load(SCHEMA.read_text())
 
 
-def schema_defaults(definition: str) -> dict:
-    """The defaults of one ``$defs`` entry of the schema (e.g. ``task``): the single source of default values, for
-    library calls made outside the workflow (tests, benches) with partial specs."""
-    props = _schema()["$defs"][definition]["properties"]
-    return {k: _copy(v["default"]) for k, v in props.items() if "default" in v}
+def schema_defaults(section: str) -> dict:
+    """The defaults of one object of the schema: a ``$defs`` entry (``task``, ``hparams``) or a dotted config key
+    (``synthetic.pretrain``). The single source of default values, for library calls made outside the workflow
+    (tests, benches) with partial settings."""
+    schema = _schema()
+    if section in schema["$defs"]:
+        node = schema["$defs"][section]
+    else:
+        node = schema
+        for key in section.split("."):
+            node = node["properties"][key]
+    return {k: _copy(v["default"]) for k, v in node["properties"].items() if "default" in v}
 
 
 def with_task_defaults(spec: dict) -> dict:

@@ -137,9 +137,13 @@ def pretrain_mlm(texts: list[str], tokenizer_dir: str, arch: dict, hp: dict, out
                  ckpt_dir: str | Path | None = None, runtime: Runtime | None = None) -> dict:
     """Pretrain a tiny XLM-R masked LM from scratch; save it (model + tokenizer) to ``out_dir``. Checkpointed and
     resumable like every training run (``xstilts.finetune.fit``; checkpoints beside ``out_dir`` by default)."""
+    from xstilts.config import schema_defaults
+
+    arch = {**schema_defaults("synthetic.architecture"), **arch}  # the schema's defaults, never restated here
+    hp = {**schema_defaults("synthetic.pretrain"), **hp}
     prepare_outputs(out_dir, metrics_path)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(tokenizer_dir)
-    max_len = int(arch.get("max_position_embeddings", 130)) - 2
+    max_len = int(arch["max_position_embeddings"]) - 2
     cfg = XLMRobertaConfig(
         vocab_size=len(tokenizer),
         hidden_size=arch["hidden_size"],
@@ -154,15 +158,15 @@ def pretrain_mlm(texts: list[str], tokenizer_dir: str, arch: dict, hp: dict, out
     )
     torch.manual_seed(seed)
     model = MaskedOnlyMLM(cfg)
-    offset = int(hp.get("position_offset", 0))
+    offset = int(hp["position_offset"])
     if not 0 <= offset <= max_len // 2:
         raise ValueError(f"synthetic.pretrain.position_offset: {offset} must lie in 0..{max_len // 2} (half the positions)")
     enc = tokenizer(texts, truncation=True, max_length=max_len - offset)  # offset rows still fit the position table
     feats = [{"input_ids": ids} for ids in enc["input_ids"]]
-    collate = mlm_collate(tokenizer, hp.get("mlm_probability", 0.15), seed, bool(hp.get("tlm_position_reset", False)), offset,
-                          hp.get("mask_replace_prob", 0.8), hp.get("random_replace_prob", 0.1))
+    collate = mlm_collate(tokenizer, hp["mlm_probability"], seed, bool(hp["tlm_position_reset"]), offset,
+                          hp["mask_replace_prob"], hp["random_replace_prob"])
     fhp = HParams(learning_rate=hp["learning_rate"], epochs=hp["epochs"], batch_size=hp["batch_size"],
-                  warmup_ratio=hp.get("warmup_ratio", 0.05), weight_decay=0.01)
+                  warmup_ratio=hp["warmup_ratio"], weight_decay=0.01)
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else Path(out_dir).parent / "checkpoints"
     rt = runtime or Runtime()
     model, train_metrics = fit(model, feats, collate, fhp, rt, ckpt_dir, seed)

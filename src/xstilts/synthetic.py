@@ -416,8 +416,8 @@ ENGLISH = LanguageSpec(
 class WorldConfig:
     seed: int
     languages: list[LanguageSpec]
-    english_mono: int = 6000
-    parallel_sentences: int = 500
+    english_mono: int = 5000
+    parallel_sentences: int = 600
     tatoeba_pairs: int = 200
     bucc_languages: list[str] = field(default_factory=list)
     bucc_gold: dict[str, int] = field(default_factory=lambda: {"sample": 80, "training": 150})
