@@ -125,10 +125,6 @@ def get_condition_model(wildcards):
     return PLAN.model_dir(wildcards.condition)
 
 
-def get_intermediate_data(wildcards):
-    return {s: PLAN.intermediate_split(wildcards.task, s) for s in ("train", "validation")}
-
-
 def get_intermediate_train(wildcards):
     return PLAN.intermediate_split(wildcards.task, "train")
 
