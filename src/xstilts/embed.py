@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+from xstilts import contracts
 from xstilts.config import EMBEDDING_SETTINGS
 from xstilts.io import atomic_save_npz
 
@@ -125,8 +126,6 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
 
 def tatoeba_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
     """``{lang: path}`` of canonical Tatoeba tables -> ``{lang: {"src": [...], "en": [...]}}`` (contract-normalised)."""
-    from xstilts import contracts
-
     out = {}
     for key, path in paths.items():
         df = contracts.read("tatoeba", path)
@@ -136,8 +135,6 @@ def tatoeba_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
 
 def bucc_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
     """``{"<lang>.<split>": path}`` of canonical BUCC sentence tables -> the non-English and English sides."""
-    from xstilts import contracts
-
     out = {}
     for key, path in paths.items():
         df = contracts.read("bucc_sentences", path)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xstilts.config import ConfigError, conditions, multitask_tasks
+from xstilts.config import ConfigError, bucc_mining_settings, conditions, embedding_settings, multitask_tasks
 
 # ============================================================================================================
 # file layout: every path template once (wildcards in braces)
@@ -75,7 +75,7 @@ WALS_TABLES = ("languages", "values", "parameters", "codes")
 BUCC_SPLITS = ("sample", "training")  # BUCC 2018: sample = dev (threshold tuning), training = test
 FEATURE_GROUPS = {"intermediate_tasks": "intermediate", "targets": "target"}
 # the task keys featurisation reads (not languages, hub, hparams, notes: changing those re-tokenises nothing)
-FEATURE_KEYS = ("type", "labels", "labels_file", "max_seq_length", "doc_stride", "max_query_length", "max_answer_length",
+TASK_FEATURIZATION_KEYS = ("type", "labels", "labels_file", "max_seq_length", "doc_stride", "max_query_length", "max_answer_length",
                 "qa_metric", "metric")
 # task keys that are not part of a task's spec (where the data comes from, how it is trained)
 NON_SPEC_KEYS = ("hparams", "hub", "sources")
@@ -207,7 +207,7 @@ class StudyPlan:
         return self.config["targets"][target]["train_on"]
 
     def feature_spec(self, group: str, name: str) -> dict:
-        return {k: self.config[group][name][k] for k in FEATURE_KEYS if k in self.config[group][name]}
+        return {k: self.config[group][name][k] for k in TASK_FEATURIZATION_KEYS if k in self.config[group][name]}
 
     def feature_sampling(self, group: str, name: str) -> dict:
         """The training subset the features hold (max_train_samples of the task's hparams, seeded)."""
@@ -262,8 +262,6 @@ class StudyPlan:
     @property
     def embedding(self) -> dict:
         """What an embedding job reads of ``retrieval`` (pooling, lengths, precision, storage)."""
-        from xstilts.config import embedding_settings
-
         return _settings(embedding_settings(self.config))
 
     @property
@@ -278,8 +276,6 @@ class StudyPlan:
 
     @property
     def bucc_mining(self) -> dict:
-        from xstilts.config import bucc_mining_settings
-
         return _settings(bucc_mining_settings(self.config))
 
     @property

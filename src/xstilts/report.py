@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import matplotlib
 
@@ -244,8 +245,6 @@ def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str],
     (``findings_delta`` is the table the opening paragraph was written from: an input so the summary follows it).
     ``settings``: primary, outcome, controls, target_types, study. ``out`` keys: summary, target_scores,
     target_summary, tatoeba, bucc, scatter, forest, heatmap. Returns the XTREME-style score table."""
-    from pathlib import Path
-
     types = dict(settings["target_types"])
     outcome = settings["outcome"]
     scores = collect_json(list(target_scores))

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from xstilts.config import load_and_check
-from xstilts.plan import FEATURE_GROUPS, LAYOUT, StudyPlan
+from xstilts.plan import LAYOUT, StudyPlan
 
 load_and_check(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 PLAN = StudyPlan.from_config(config)
