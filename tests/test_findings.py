@@ -83,13 +83,21 @@ def test_opening_paragraph_reports_what_was_measured():
         {"condition": "nli", "language": "mean", "delta": 0.12, "ci_low": 0.08, "ci_high": 0.16, "excludes_zero": True},
         {"condition": "mc", "language": "mean", "delta": 0.01, "ci_low": -0.02, "ci_high": 0.03, "excludes_zero": False},
     ])
-    direction = pd.DataFrame([{"condition": "nli", "difference": -0.05, "ci_low": -0.09, "ci_high": -0.01, "excludes_zero": True}])
+    direction = pd.DataFrame([{"condition": "nli", "delta_more_synthetic": 0.10, "delta_less_synthetic": 0.15, "difference": -0.05,
+                               "ci_low": -0.09, "ci_high": -0.01, "excludes_zero": True},
+                              {"condition": "mc", "delta_more_synthetic": -0.02, "delta_less_synthetic": -0.06, "difference": 0.04,
+                               "ci_low": 0.01, "ci_high": 0.07, "excludes_zero": True},
+                              {"condition": "qa", "delta_more_synthetic": 0.01, "delta_less_synthetic": -0.02, "difference": 0.03,
+                               "ci_low": 0.01, "ci_high": 0.05, "excludes_zero": True}])
     text = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=4, base_acc=0.41, chance=0.005, deltas=deltas,
                              direction=direction, dial_name="true synthesis", bucc_f1=0.52, n_languages=8)
     assert "41.0%" in text and "82× chance" in text and "layer 2 of 4" in text
     assert "nli: +12.0 points (95% CI +8.0 to +16.0)" in text
     assert "mc +1.0 points" in text
-    assert "less than the less synthetic ones under nli" in text
+    # the sign kept straight: a smaller gain, and a smaller loss (a positive difference of two negative changes)
+    assert "gained less than the less synthetic ones under nli (+10.0 vs +15.0 points, difference -5.0" in text
+    assert "lost less than the less synthetic ones under mc (-2.0 vs -6.0 points, difference +4.0" in text
+    assert "gained where the less synthetic ones lost under qa (+1.0 vs -2.0 points" in text
     assert "0.52" in text
     none = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=None, base_acc=0.41, chance=0.005,
                              deltas=deltas.assign(excludes_zero=False), direction=None, dial_name="x", bucc_f1=None, n_languages=8)

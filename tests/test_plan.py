@@ -203,3 +203,6 @@ def test_library_dataclass_defaults_equal_the_schema_defaults():
         for f in fields(cls):
             if f.name in defaults and f.default is not MISSING:
                 assert f.default == defaults[f.name], (cls.__name__, f.name, f.default, defaults[f.name])
+            elif f.name in defaults and f.default_factory is not MISSING:  # {} in the schema: its keys' defaults
+                expected = defaults[f.name] or schema_defaults(f"synthetic.{f.name}")
+                assert f.default_factory() == expected, (cls.__name__, f.name, f.default_factory(), expected)

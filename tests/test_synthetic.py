@@ -15,8 +15,8 @@ LANGS = [
 ]
 
 
-def world(tmp: Path, seed=5):
-    cfg = S.WorldConfig.from_dict(dict(
+def world(tmp: Path, seed=5, **kw):
+    cfg = S.WorldConfig.from_dict(dict(kw,
         seed=seed, languages=[dict(l, mono_sentences=200, tlm_pairs=20) for l in LANGS], english_mono=200, parallel_sentences=300,
         tatoeba_pairs=40, bucc_languages=["p3"], bucc_gold={"sample": 10, "training": 20},
         intermediate={"nli": {"type": "pair_classification", "train": 60}, "mc": {"type": "multiple_choice", "train": 30},
@@ -100,3 +100,24 @@ def test_documents_continue_their_previous_sentence(tmp_path):
     S.generate_world(cfg, tmp_path)
     en = pd.read_parquet(tmp_path / "mono" / "en.parquet")["text"]
     assert len(en) == 16 and all(t.count(" . ") == 1 and t.endswith(" .") for t in en)  # 16 two-sentence documents
+
+
+def test_word_lists_enter_only_the_pretraining_text_of_the_other_languages(tmp_path):
+    """Bilingual word lists are appended to each non-English language's monolingual text; they are translations
+    (the language's stem of the same concept, in its script, at the same place in the line), and English text and
+    every evaluation set stay as without them."""
+    world(tmp_path / "off")
+    world(tmp_path / "on", dictionary={"entries": 20, "per_row": 8})
+    off, on = digest(tmp_path / "off"), digest(tmp_path / "on")
+    assert {f for f in off if off[f] != on[f]} == {f"mono/{l['code']}.parquet" for l in LANGS}
+    for l in LANGS:
+        lang = S.Language(S.LanguageSpec(**{**l, "bound": tuple(l["bound"])}), 5)
+        before = pd.read_parquet(tmp_path / "off" / "mono" / f"{l['code']}.parquet")["text"].tolist()
+        after = pd.read_parquet(tmp_path / "on" / "mono" / f"{l['code']}.parquet")["text"].tolist()
+        assert after[: len(before)] == before and len(after) == len(before) + 3  # 8 + 8 + 4 entries
+        for line in after[len(before):]:
+            native, english = (side.split() for side in line.split(" </s> "))
+            assert len(native) == len(english) and set(english) <= set(S.CONTENT_CONCEPTS)
+            assert native == [lang.stem(c) for c in english]
+        if l.get("script") == "Cyrl":
+            assert not any("a" <= ch <= "z" for line in after[len(before):] for ch in line.split(" </s> ")[0])

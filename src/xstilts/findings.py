@@ -119,6 +119,16 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.1f}"
 
 
+def _compared(more: float, less: float) -> str:
+    """How one group's signed change compares with another's, in words that keep the sign straight (a higher Δ of
+    two losses is a smaller loss)."""
+    if more <= 0 and less <= 0:
+        return f"lost {'less' if more > less else 'more'} than the less synthetic ones"
+    if more >= 0 and less >= 0:
+        return f"gained {'more' if more > less else 'less'} than the less synthetic ones"
+    return "gained where the less synthetic ones lost" if more > less else "lost where the less synthetic ones gained"
+
+
 def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int | None, base_acc: float, chance: float,
                       deltas: pd.DataFrame, direction: pd.DataFrame | None, dial_name: str, bucc_f1: float | None,
                       n_languages: int) -> str:
@@ -149,11 +159,12 @@ def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int 
         found += "Not distinguishable from zero: " + "; ".join(f"{r.condition} {rng_(r)}" for r in rest.itertuples()) + ". "
     if direction is not None and len(direction):
         dsig = direction[direction["excludes_zero"]]
-        found += (f"Morphology ({dial_name}): the more synthetic languages changed "
-                  + ("; ".join(f"{'more' if r.difference > 0 else 'less'} than the less synthetic ones under {r.condition} "
-                               f"({_pct(r.difference)} points, CI {_pct(r.ci_low)} to {_pct(r.ci_high)})"
+        found += (f"Morphology ({dial_name}): the more synthetic languages "
+                  + ("; ".join(f"{_compared(r.delta_more_synthetic, r.delta_less_synthetic)} "
+                               f"under {r.condition} ({_pct(r.delta_more_synthetic)} vs {_pct(r.delta_less_synthetic)} "
+                               f"points, difference {_pct(r.difference)}, CI {_pct(r.ci_low)} to {_pct(r.ci_high)})"
                                for r in dsig.itertuples()) if len(dsig) else
-                     "neither more nor less than the less synthetic ones beyond sentence noise in any condition")
+                     "changed neither more nor less than the less synthetic ones beyond sentence noise in any condition")
                   + ". ")
     if bucc_f1 is not None and np.isfinite(bucc_f1):
         found += f"BUCC mining (threshold tuned on dev) reaches test F1 {bucc_f1:.2f} with the base model. "

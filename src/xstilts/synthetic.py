@@ -13,6 +13,14 @@ grammar.  Languages differ in
 Shared anchors: numerals are written as digits everywhere and personal names are shared (transliterated for other
 scripts).  Labels of every task follow from the frames, never from chance.
 
+Bilingual word lists (``WorldConfig.dictionary``, off by default): lines of a language's words followed by their
+English translations in the same order (``w1 w2 ... </s> e1 e2 ...``), as glossaries and dictionary pages in web
+text.  They enter the pretraining text beside the sentence-level translation pairs (TLM); a masked English word of
+such a line is predicted from its translation at the same position, the easiest form of TLM, which a tiny model learns
+where sentence pairs (with their different word orders) alone did not teach it to translate (the same idea as
+DICT-MLM, Chaudhary et al. 2020).  Without them a language in another script shares nothing with English but digits and
+punctuation, and stays near chance.  The word lists are data, not an objective, and no evaluation set contains one.
+
 Monolingual text comes as short documents (``WorldConfig.doc_sentences``, 2 by default): each sentence continues the
 previous one -- its object does the verb's successor next (:func:`continuation`, the script the multiple-choice task
 asks about) -- so a word's identity predicts words of the next sentence, as in real text; frames drawn independently
@@ -60,6 +68,7 @@ VERBS = (
     "build break read write visit meet"
 ).split()
 ADJS = "big small old new red green good bad happy quiet tall short warm cold dark bright".split()
+CONTENT_CONCEPTS = NOUNS + VERBS + ADJS
 NAMES = "Maria John Anna Peter Laura Omar Yuki Ivan Sofia Lucas Amir Elena Kofi Nina Paulo Mei".split()
 # a deterministic "script" for the multiple-choice task: what the object does next after verb v
 SUCCESSOR = {v: VERBS[(i + 7) % len(VERBS)] for i, v in enumerate(VERBS)}
@@ -157,7 +166,7 @@ class Language:
                     used.add(w)
                     return w
 
-        concepts = NOUNS + VERBS + ADJS + ["who"]
+        concepts = CONTENT_CONCEPTS + ["who"]
         self.lex = dict(spec.lexicon) if spec.lexicon else {c: fresh(rng.choice((2, 2, 3))) for c in concepts}
         if not spec.lexicon and spec.loan_fraction > 0:
             loans = rng.sample(NOUNS + ADJS, int(round(spec.loan_fraction * len(NOUNS + ADJS))))
@@ -185,6 +194,10 @@ class Language:
         if self.table is None:
             return s
         return "".join(self.table.get(ch, ch) for ch in s)
+
+    def stem(self, concept: str) -> str:
+        """The written stem of a concept (its dictionary form), in the language's script."""
+        return self.translit(self.lex[concept])
 
     def inflect(self, stem: str, host: str, feats: dict[str, str]) -> tuple[str, list[str]]:
         """Return (word, free particles) for a stem and its feature values."""
@@ -216,7 +229,7 @@ class Language:
         noun, parts = self.inflect(self.lex[np_.lemma], "noun", {"number": np_.number, "case": case})
         head = [Word(self.translit(noun), "NOUN", role)]
         if np_.adj:
-            adj = Word(self.translit(self.lex[np_.adj]), "ADJ", role)
+            adj = Word(self.stem(np_.adj), "ADJ", role)
             head = [adj] + head if self.spec.adj_first else head + [adj]
         out += head
         out += [Word(self.translit(p), "ADP") for p in parts]
@@ -430,6 +443,9 @@ class WorldConfig:
     # monolingual text as documents of this many sentences that continue one another (1: independent sentences);
     # 2 by default so that a word's identity predicts the next sentence (issue 12)
     doc_sentences: int = 2
+    # bilingual word lists in the pretraining text: `entries` dictionary entries per language, `per_row` to a line
+    # ("w1 w2 ... </s> e1 e2 ...", the same order on both sides)
+    dictionary: dict[str, int] = field(default_factory=lambda: {"entries": 0, "per_row": 8})
 
     @classmethod
     def from_dict(cls, d: dict) -> WorldConfig:
@@ -508,6 +524,19 @@ def _tlm_text(src: str, tgt: str) -> str:
     return f"{src} </s> {tgt}"
 
 
+def word_lists_line(lang: Language, concepts: list[str]) -> str:
+    """One bilingual word list: the language's stems of ``concepts``, ``</s>``, the English words in the same order."""
+    return _tlm_text(" ".join(lang.stem(c) for c in concepts), " ".join(concepts))
+
+
+def word_lists(lang: Language, entries: int, per_row: int, seed: str) -> list[str]:
+    """``entries`` dictionary entries (content words drawn at random, their own random stream) as bilingual word
+    lists of ``per_row`` words (:func:`word_lists_line`)."""
+    rng = random.Random(seed)
+    words = [rng.choice(CONTENT_CONCEPTS) for _ in range(entries)]
+    return [word_lists_line(lang, words[i : i + per_row]) for i in range(0, len(words), per_row)]
+
+
 def generate_world(cfg: WorldConfig, out: Path) -> None:
     """Write every dataset of the embedded world under ``out`` (canonical schema, parquet)."""
     out = Path(out)
@@ -528,6 +557,8 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
             for _ in range(lang.spec.tlm_pairs):
                 f = sample_frame(rng)
                 texts.append(_tlm_text(text_of(lang.render(f)), text_of(en.render(f))))
+        if code != "en":
+            texts += word_lists(lang, cfg.dictionary["entries"], cfg.dictionary["per_row"], f"{cfg.seed}-dictionary-{code}")
         contracts.write("mono", pd.DataFrame({"text": texts}), out / "mono" / f"{code}.parquet")
 
     # multi-parallel corpus (morphology measures): one column per language

@@ -100,6 +100,7 @@ def synthetic_world_params():
         "languages": s["languages"],
         "english_mono": s["english_mono"],
         "doc_sentences": s["doc_sentences"],
+        "dictionary": s["dictionary"],
         "parallel_sentences": s["parallel_sentences"],
         "tatoeba_pairs": s["tatoeba_pairs"],
         "bucc_languages": BUCC_LANGS,
