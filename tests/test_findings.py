@@ -98,6 +98,11 @@ def test_opening_paragraph_reports_what_was_measured():
     assert "gained less than the less synthetic ones under nli (+10.0 vs +15.0 points, difference -5.0" in text
     assert "lost less than the less synthetic ones under mc (-2.0 vs -6.0 points, difference +4.0" in text
     assert "gained where the less synthetic ones lost under qa (+1.0 vs -2.0 points" in text
+    from xstilts.findings import _compared
+
+    assert _compared(-0.02, -0.02) == "changed as much as the less synthetic ones"
+    assert _compared(0.0, -0.02) == "did not change where the less synthetic ones lost"
+    assert _compared(-0.03, -0.01) == "lost more than the less synthetic ones"
     assert "0.52" in text
     none = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=None, base_acc=0.41, chance=0.005,
                              deltas=deltas.assign(excludes_zero=False), direction=None, dial_name="x", bucc_f1=None, n_languages=8)

@@ -121,3 +121,5 @@ def test_word_lists_enter_only_the_pretraining_text_of_the_other_languages(tmp_p
             assert native == [lang.stem(c) for c in english]
         if l.get("script") == "Cyrl":
             assert not any("a" <= ch <= "z" for line in after[len(before):] for ch in line.split(" </s> ")[0])
+    partial = S.WorldConfig.from_dict(dict(seed=1, languages=[], dictionary={"entries": 16}))
+    assert partial.dictionary == {"entries": 16, "per_row": 8}  # the other key keeps its default

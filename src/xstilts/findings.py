@@ -122,11 +122,15 @@ def _pct(x: float) -> str:
 def _compared(more: float, less: float) -> str:
     """How one group's signed change compares with another's, in words that keep the sign straight (a higher Δ of
     two losses is a smaller loss)."""
-    if more <= 0 and less <= 0:
-        return f"lost {'less' if more > less else 'more'} than the less synthetic ones"
-    if more >= 0 and less >= 0:
-        return f"gained {'more' if more > less else 'less'} than the less synthetic ones"
-    return "gained where the less synthetic ones lost" if more > less else "lost where the less synthetic ones gained"
+    def verb(x: float) -> str:
+        return "gained" if x > 0 else "lost" if x < 0 else "did not change"
+
+    if more == less:
+        return "changed as much as the less synthetic ones"
+    if more != 0 and less != 0 and (more > 0) == (less > 0):  # the same direction: compare magnitudes
+        bigger = abs(more) > abs(less)
+        return f"{verb(more)} {'more' if bigger else 'less'} than the less synthetic ones"
+    return f"{verb(more)} where the less synthetic ones {verb(less).replace('did not change', 'did not')}"
 
 
 def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int | None, base_acc: float, chance: float,

@@ -451,6 +451,8 @@ class WorldConfig:
     def from_dict(cls, d: dict) -> WorldConfig:
         d = dict(d)
         langs = [LanguageSpec(**{**l, "bound": tuple(l.get("bound", ()))}) for l in d.pop("languages")]
+        if "dictionary" in d:  # a partial spec keeps the other key's default
+            d["dictionary"] = {**cls.__dataclass_fields__["dictionary"].default_factory(), **d["dictionary"]}
         return cls(languages=langs, **d)
 
 
