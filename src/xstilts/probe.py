@@ -29,7 +29,7 @@ from xstilts.pretrain import reset_positions
 def languages_of(config: dict) -> list[S.Language]:
     """The synthetic languages of a workflow config, built as the world generator builds them."""
     specs = config["synthetic"]["languages"]
-    return [S.Language(S.LanguageSpec(**{**s, "bound": tuple(s.get("bound", ()))}), config["seed"]) for s in specs]
+    return [S.Language(S.LanguageSpec.from_dict(s), config["seed"]) for s in specs]
 
 
 @torch.no_grad()
@@ -93,9 +93,8 @@ def probe(model_dir: str, config: dict, n: int = 40) -> pd.DataFrame:
     model = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
     chance = 1 / len(S.CONTENT_CONCEPTS)
     synthetic = config.get("synthetic", {})
-    per_row = synthetic.get("dictionary", {}).get("per_row") or schema_defaults("synthetic.dictionary")["per_row"]
-    reset = synthetic.get("pretrain", {}).get("tlm_position_reset")
-    reset = schema_defaults("synthetic.pretrain")["tlm_position_reset"] if reset is None else reset
+    per_row = {**schema_defaults("synthetic.dictionary"), **synthetic.get("dictionary", {})}["per_row"]
+    reset = {**schema_defaults("synthetic.pretrain"), **synthetic.get("pretrain", {})}["tlm_position_reset"]
     rows = [{"language": lang.spec.code, "script": lang.spec.script,
              "translate": masked_translation(model, tokenizer, lang, n, per_row, config["seed"], bool(reset)),
              "lexicon_nn": lexicon_nn(model, tokenizer, lang), "chance": chance} for lang in languages_of(config)]

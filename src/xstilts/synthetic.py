@@ -103,6 +103,11 @@ class LanguageSpec:
     determiner: str | None = None
     loan_fraction: float = 0.0  # share of nouns/adjectives borrowed from English (shared anchors; transliterated)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> LanguageSpec:
+        """A spec from its config entry (``bound`` may be a list)."""
+        return cls(**{**d, "bound": tuple(d.get("bound", ()))})
+
     @property
     def synthesis(self) -> int:
         return len(self.bound)
@@ -425,6 +430,9 @@ ENGLISH = LanguageSpec(
 )
 
 
+DICTIONARY_DEFAULTS = {"entries": 0, "per_row": 8}  # the schema's synthetic.dictionary defaults (tested)
+
+
 @dataclass
 class WorldConfig:
     seed: int
@@ -445,14 +453,14 @@ class WorldConfig:
     doc_sentences: int = 2
     # bilingual word lists in the pretraining text: `entries` dictionary entries per language, `per_row` to a line
     # ("w1 w2 ... </s> e1 e2 ...", the same order on both sides)
-    dictionary: dict[str, int] = field(default_factory=lambda: {"entries": 0, "per_row": 8})
+    dictionary: dict[str, int] = field(default_factory=lambda: dict(DICTIONARY_DEFAULTS))
 
     @classmethod
     def from_dict(cls, d: dict) -> WorldConfig:
         d = dict(d)
-        langs = [LanguageSpec(**{**l, "bound": tuple(l.get("bound", ()))}) for l in d.pop("languages")]
+        langs = [LanguageSpec.from_dict(l) for l in d.pop("languages")]
         if "dictionary" in d:  # a partial spec keeps the other key's default
-            d["dictionary"] = {**cls.__dataclass_fields__["dictionary"].default_factory(), **d["dictionary"]}
+            d["dictionary"] = {**DICTIONARY_DEFAULTS, **d["dictionary"]}
         return cls(languages=langs, **d)
 
 
