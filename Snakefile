@@ -1,10 +1,6 @@
 # Snakemake workflow: X-STILTs (Phang et al. 2020) reproduction + morphology vs. cross-lingual alignment change.
-#
-# results/data          canonical datasets (synthetic world or hub downloads)
-# results/models/base   the base encoder          results/intermediate/<task>   intermediate encoders
-# results/target        target-task models        results/scores                zero-shot scores per language
-# results/embeddings    sentence embeddings       results/retrieval, alignment  per language × condition
-# results/morphology    complexity measures       results/regression, tables, figures, summary.md
+# Every setting comes from the study plan (xstilts.plan, built in workflow/rules/common.smk), every path from its
+# layout (xstilts.plan.TEMPLATES, under results/); one .smk per stage below, in the order the data flows.
 
 from snakemake.utils import min_version
 
@@ -14,7 +10,9 @@ min_version("9.0")
 report: "workflow/report/workflow.rst"
 
 
-if not config:
+# No --configfile: the study's own config; --config KEY=VALUE then overrides single keys of it. With --configfile,
+# that file is the whole config (merging the study's config under a demo config would mix two studies).
+if not workflow.overwrite_configfiles:
 
     configfile: "config/config.yaml"
 
@@ -30,6 +28,10 @@ include: "workflow/rules/alignment.smk"
 include: "workflow/rules/morphology.smk"
 include: "workflow/rules/regression.smk"
 include: "workflow/rules/report.smk"
+
+
+onstart:
+    claim_study_results()
 
 
 rule all:

@@ -81,7 +81,7 @@ def large(n_sentences: int, precision: str | None, batch_tokens: int) -> float:
         XLMRobertaModel(cfg, add_pooling_layer=False).save_pretrained(Path(d) / "model")
         tok.save_pretrained(Path(d) / "model")
         emb = Embedder(str(Path(d) / "model"), dev, 512, batch_tokens, precision)
-        layers = emb.resolve_layers("all")
+        layers = emb.all_layers
         emb.embed(texts[:2000], layers)  # warm-up (kernels, allocator)
         emb.tokens_seen = 0
         lengths = [len(x) for x in emb.tokenizer(texts, truncation=True, max_length=512)["input_ids"]]

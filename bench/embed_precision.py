@@ -28,7 +28,7 @@ if __name__ == "__main__":
     rows = []
     for prec in precs:
         emb = Embedder(a.model, torch.device(a.device), 128, 8192, prec)
-        layers = emb.resolve_layers("all")
+        layers = emb.all_layers
         t0 = time.perf_counter()
         for f in sorted(Path(a.data).glob("*.parquet")):
             df = pd.read_parquet(f)

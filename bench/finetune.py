@@ -1,4 +1,4 @@
-"""Fine-tuning throughput at XLM-R Large shapes through the project's own training path (``xstilts.finetune.fit``:
+"""Fine-tuning throughput at XLM-R Large shapes through the project's own training path (``xstilts.training.fit``:
 Trainer, planned length-grouped batches with dynamic padding, bf16 autocast, SDPA attention, fused AdamW on GPU).
 
 The model is built from XLM-R Large's config (24 × 1024, 16 heads, FFN 4096, vocabulary 250,002) with random
@@ -35,8 +35,8 @@ from transformers import (
 )
 
 from xstilts import flops
-from xstilts.finetune import HParams, Runtime, feature_length, fit
 from xstilts.tasks import _collate_flat, collate_mc
+from xstilts.training import HParams, Runtime, feature_length, fit
 
 SMALL = {"vocab_size": 32000, "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512,
          "max_position_embeddings": 514, "type_vocab_size": 1}
@@ -122,7 +122,7 @@ def run(fmt: str, arch: dict, batch_size: int, steps: int, warmup: int, compile_
     feats = synthetic(fmt, batch_size * steps * 4, arch["vocab_size"])
     hp = HParams(learning_rate=1e-5, epochs=1, batch_size=batch_size, warmup_ratio=0.1)
     lengths = [feature_length(f) for f in feats]
-    from xstilts.finetune import length_grouped_batches
+    from xstilts.training import length_grouped_batches
 
     plan = length_grouped_batches(lengths, batch_size, seed=0)[:steps]
     clock = Clock(warmup)

@@ -61,19 +61,19 @@ def main() -> None:
         def job(name: str, kill: bool) -> tuple[int, float, str]:
             code = f"""
                 import os, signal
-                from xstilts import finetune as F
+                from xstilts import finetune as F, training as T
                 from xstilts.device import setup_job
                 if {kill}:
-                    orig = F.StopOnSignal.on_step_end
+                    orig = T.StopOnSignal.on_step_end
                     def on_step_end(self, args, state, control, **kw):
                         if state.global_step == {a.kill_at}:
                             os.kill(os.getpid(), signal.SIGUSR1)
                         return orig(self, args, state, control, **kw)
-                    F.StopOnSignal.on_step_end = on_step_end
+                    T.StopOnSignal.on_step_end = on_step_end
                 setup_job(8, 7)
-                F.run_target({str(d / 'base')!r}, {str(d / 'feats.parquet')!r}, F.HParams.from_dict({hp!r}), {str(valid)!r},
+                F.run_target({str(d / 'base')!r}, {str(d / 'feats.parquet')!r}, T.HParams.from_dict({hp!r}), {str(valid)!r},
                              {str(d / name / 'model')!r}, {str(d / name / 'metrics.json')!r}, 7, ckpt_dir={str(d / name / 'ckpt')!r},
-                             runtime=F.Runtime(checkpoint_every={a.checkpoint_every}, threads=8))
+                             runtime=T.Runtime(checkpoint_every={a.checkpoint_every}, threads=8))
             """
             t0 = time.perf_counter()
             r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=False)

@@ -6,8 +6,8 @@ import torch
 
 from finetune_fixtures import save_tiny_xlmr
 from xstilts import embed as E
-from xstilts.config import EMBEDDING_SETTINGS
 from xstilts.io import load_embeddings
+from xstilts.plan import EMBEDDING_SETTINGS
 from xstilts.pretrain import train_tokenizer
 
 TEXTS = [f"the {a} dog saw {n} {b} cats" for a in ("big", "small", "old") for b in ("red", "grey", "wild") for n in range(3)]
@@ -60,7 +60,7 @@ def test_non_finite_vectors_and_empty_sides_are_refused(tiny_model, tmp_path):
     with torch.no_grad():
         emb.model.embeddings.word_embeddings.weight[5:] = float("nan")
     with pytest.raises(ValueError, match=r"de\.sample\.npz: set 'de\.sample' side 'src'.*non-finite"):
-        E.embed_sets(emb, {"de.sample": {"src": TEXTS}}, {"de.sample": str(tmp_path / "de.sample.npz")}, "all", "mean", {})
+        E.embed_sets(emb, {"de.sample": {"src": TEXTS}}, {"de.sample": str(tmp_path / "de.sample.npz")}, emb.all_layers, "mean", {})
     with pytest.raises(ValueError, match="side 'en' has no sentences"):
-        E.embed_sets(emb, {"xa": {"en": []}}, {"xa": str(tmp_path / "xa.npz")}, "all", "mean", {})
+        E.embed_sets(emb, {"xa": {"en": []}}, {"xa": str(tmp_path / "xa.npz")}, emb.all_layers, "mean", {})
     assert not (tmp_path / "de.sample.npz").exists()

@@ -7,11 +7,11 @@ import pytest
 from xstilts.findings import (
     delta_table,
     direction_by_dial,
-    hits_from_npz,
+    main_layer_hits,
     opening_paragraph,
-    sentence_hits,
 )
-from xstilts.retrieval import tatoeba_scores
+from xstilts.io import atomic_write_parquet
+from xstilts.retrieval import hits_table, tatoeba_scores
 
 
 def _pairs(n, d, noise, seed):
@@ -20,23 +20,35 @@ def _pairs(n, d, noise, seed):
     return en + noise * rng.normal(size=(n, d)), en
 
 
-def test_hits_mean_is_the_reported_accuracy():
-    src, en = _pairs(60, 16, 1.2, 0)
-    hits = sentence_hits(src, en)
-    assert hits.dtype == bool and hits.shape == (60,)
-    assert hits.mean() == pytest.approx(tatoeba_scores(src, en, use_gpu=False)["acc_en2xx"])
+def _hits_file(path, condition, lang, layers_noise, seed):
+    pairs = [_pairs(40, 8, noise, seed + i) for i, noise in enumerate(layers_noise)]
+    arrays = {"src": np.stack([p[0] for p in pairs]), "en": np.stack([p[1] for p in pairs])}
+    df, _ = hits_table(arrays, list(range(len(pairs))), lang, condition, str(path), use_gpu=False)
+    atomic_write_parquet(df, path)
+    return arrays
+
+
+def test_hits_mean_is_the_reported_accuracy(tmp_path):
+    arrays = _hits_file(tmp_path / "h.parquet", "base", "xa", [1.2], 0)
+    hits = main_layer_hits([str(tmp_path / "h.parquet")], 0)[("base", "xa")]
+    assert hits.dtype == bool
+    assert hits.shape == (40,)
+    assert hits.mean() == pytest.approx(tatoeba_scores(arrays["src"][0], arrays["en"][0], use_gpu=False)["acc_en2xx"])
     assert 0 < hits.mean() < 1
 
 
-def test_hits_from_npz_picks_the_layer(tmp_path):
-    src0, en0 = _pairs(40, 8, 5.0, 1)  # layer 0: mostly misses
-    src1, en1 = _pairs(40, 8, 0.01, 2)  # layer 1: all hits
-    p = tmp_path / "xa.npz"
-    np.savez(p, layers=np.array([0, 1]), src=np.stack([src0, src1]), en=np.stack([en0, en1]))
-    assert hits_from_npz(str(p), 1).all()
-    assert hits_from_npz(str(p), 0).mean() < 0.5
-    with pytest.raises(ValueError):
-        hits_from_npz(str(p), 5)
+def test_main_layer_hits_pick_the_layer_and_need_no_file_order(tmp_path):
+    _hits_file(tmp_path / "a.parquet", "base", "xa", [5.0, 0.01], 1)  # layer 0: mostly misses; layer 1: all hits
+    _hits_file(tmp_path / "b.parquet", "nli", "xa", [5.0, 5.0], 3)
+    one = main_layer_hits([str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")], 1)
+    other = main_layer_hits([str(tmp_path / "b.parquet"), str(tmp_path / "a.parquet")], 1)
+    assert one.keys() == other.keys() == {("base", "xa"), ("nli", "xa")}
+    assert one[("base", "xa")].all()
+    assert main_layer_hits([str(tmp_path / "a.parquet")], 0)[("base", "xa")].mean() < 0.5
+    with pytest.raises(ValueError, match="not the main layer 5"):
+        main_layer_hits([str(tmp_path / "a.parquet")], 5)
+    with pytest.raises(ValueError, match="two hits tables for condition 'base', language 'xa'"):
+        main_layer_hits([str(tmp_path / "a.parquet"), str(tmp_path / "a.parquet")], 1)
 
 
 def _hits(p_base, p_cond, n=400, seed=0):
@@ -114,15 +126,15 @@ def test_findings_job_writes_tables_figures_and_paragraph(tmp_path):
 
     rng = np.random.default_rng(3)
     langs = ["xa", "xb", "xc"]
-    embeddings, cells, base_alignment = [], [], []
+    hits, base_alignment = [], []
     for lang in langs:
         en = rng.normal(size=(50, 8))
         for cond, noise in (("base", 1.5), ("nli", 0.3)):  # nli aligns better than base in every language
-            p = tmp_path / f"{cond}-{lang}.npz"
+            p = tmp_path / f"{cond}-{lang}.hits.parquet"
             src = np.stack([en + noise * rng.normal(size=en.shape)] * 2)
-            np.savez(p, layers=np.array([0, 1]), src=src, en=np.stack([en, en]))
-            embeddings.append(str(p))
-            cells.append((cond, lang))
+            df, _ = hits_table({"src": src, "en": np.stack([en, en])}, [0, 1], lang, cond, str(p), use_gpu=False)
+            atomic_write_parquet(df, p)
+            hits.append(str(p))
         a = tmp_path / f"align-{lang}.parquet"
         pd.DataFrame({"language": lang, "condition": "base", "layer": [0, 1], "measure": "retrieval_en2xx",
                       "value": [0.2, 0.3]}).to_parquet(a)
@@ -131,18 +143,22 @@ def test_findings_job_writes_tables_figures_and_paragraph(tmp_path):
     pd.DataFrame({"iso639_1": langs, "true_synthesis": [0, 2, 5]}).to_csv(languages, index=False)
     out = {k: str(tmp_path / "out" / f"{k}.{ext}") for k, ext in
            (("delta", "csv"), ("direction", "csv"), ("opening", "md"), ("delta_figure", "png"), ("layer_figure", "png"))}
-    text = findings_job(embeddings=embeddings, cells=cells, layer=1, base_alignment=base_alignment, bucc_scores=[],
+    text = findings_job(hits=hits, layer=1, base_alignment=base_alignment, bucc_scores=[],
                         languages=str(languages), morphology=str(tmp_path / "unused.csv"), dial="true_synthesis",
                         primary="composite", study="demo", synthetic=True, n_boot=200, seed=0, out=out)
     d = pd.read_csv(out["delta"])
     mean = d[d.language == "mean"].iloc[0]
-    assert mean.delta > 0 and mean.ci_low > 0
-    assert "nli: +" in text and "layer 1 of 1" in text
+    assert mean.delta > 0
+    assert mean.ci_low > 0
+    assert "nli: +" in text
+    assert "layer 1 of 1" in text
     opening = Path(out["opening"]).read_text()
-    assert opening.startswith(text) and "| nli |" in opening
-    assert all((tmp_path / "out" / f).stat().st_size > 0 for f in ("delta_figure.png", "layer_figure.png"))
-    with pytest.raises(ValueError, match="cells"):
-        findings_job(embeddings=embeddings[:-1], cells=cells, layer=1, base_alignment=base_alignment, bucc_scores=[],
+    assert opening.startswith(text)
+    assert "| nli |" in opening
+    for f in ("delta_figure.png", "layer_figure.png"):
+        assert (tmp_path / "out" / f).stat().st_size > 0, f
+    with pytest.raises(ValueError, match=r"condition 'nli' lacks Tatoeba hits for \['xc'\]"):
+        findings_job(hits=hits[:-1], layer=1, base_alignment=base_alignment, bucc_scores=[],
                      languages=str(languages), morphology="", dial="true_synthesis", primary="composite", study="demo",
                      synthetic=True, n_boot=10, seed=0, out=out)
 

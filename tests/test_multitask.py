@@ -7,9 +7,9 @@ import json
 import pytest
 
 from finetune_fixtures import SPEC, pair_data, tiny_encoder
-from xstilts.finetune import HParams, Runtime
 from xstilts.multitask import check_members, proportional_batches, run_multitask
 from xstilts.tasks import DataError
+from xstilts.training import HParams, Runtime
 
 
 def test_proportional_batches_share_by_size_and_cap():

@@ -191,7 +191,7 @@ def test_library_dataclass_defaults_equal_the_schema_defaults():
     from dataclasses import MISSING, fields
 
     from xstilts.config import schema_defaults
-    from xstilts.finetune import HParams, Runtime
+    from xstilts.training import HParams, Runtime
 
     schema = yaml.safe_load(SCHEMA.read_text())
     training = {k: v["default"] for k, v in schema["properties"]["training"]["properties"].items()

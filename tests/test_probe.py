@@ -4,9 +4,9 @@ bilingual word lists learns to restore a masked English word from its translatio
 import pytest
 
 from xstilts import synthetic as S
-from xstilts.finetune import Runtime
 from xstilts.pretrain import pretrain_mlm, train_tokenizer
 from xstilts.probe import lexicon_nn, masked_translation
+from xstilts.training import Runtime
 
 SPEC = {"code": "xc", "name": "Duaffa", "bound": ("number", "tense"), "script": "Cyrl", "loan_fraction": 0.6}
 ARCH = {"hidden_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 192,

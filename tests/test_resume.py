@@ -38,21 +38,21 @@ def run_job(world, job: Path, hp: dict | None = None, kill: str | None = None, a
     optimizer step ``at_step`` (after the checkpoint of an earlier step was written)."""
     code = f"""
         import os, signal, sys
-        from xstilts import finetune as F
+        from xstilts import finetune as F, training as T
         from xstilts.device import setup_job
         kill, at = {kill!r}, {at_step}
         if kill:
-            orig = F.StopOnSignal.on_step_end
+            orig = T.StopOnSignal.on_step_end
             def on_step_end(self, args, state, control, **kw):
                 if state.global_step == at and not os.environ.get("DONE_ONCE"):
                     os.environ["DONE_ONCE"] = "1"
                     os.kill(os.getpid(), getattr(signal, kill))
                 return orig(self, args, state, control, **kw)
-            F.StopOnSignal.on_step_end = on_step_end
+            T.StopOnSignal.on_step_end = on_step_end
         setup_job(1, 7, gpu=False)
-        F.run_target({str(world['base'])!r}, {str(world['features'])!r}, F.HParams.from_dict({hp or HP!r}), {str(world['valid'])!r},
+        F.run_target({str(world['base'])!r}, {str(world['features'])!r}, T.HParams.from_dict({hp or HP!r}), {str(world['valid'])!r},
                      {str(job / 'model')!r}, {str(job / 'metrics.json')!r}, 7, ckpt_dir={str(job / 'checkpoints')!r},
-                     runtime=F.Runtime(checkpoint_every={checkpoint_every}))
+                     runtime=T.Runtime(checkpoint_every={checkpoint_every}))
     """
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=600, check=False)
 

@@ -282,13 +282,14 @@ def test_config_rejects_a_main_layer_outside_the_analysis_layers():
 
     import yaml
 
-    from xstilts.config import ConfigError, load_and_check
+    from xstilts.config import ConfigError
+    from xstilts.plan import load_plan
 
     root = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((root / "config/demo.yaml").read_text())
     cfg["retrieval"].update(layer=1, analysis_layers=[0, 2])
     with pytest.raises(ConfigError, match=r"retrieval.layer': layer 1 .*not among the stored retrieval.analysis_layers \[0, 2\]"):
-        load_and_check(cfg, root / "workflow/schemas/config.schema.yaml")
+        load_plan(cfg, root / "workflow/schemas/config.schema.yaml")
 
 
 def test_the_job_functions_score_files_without_snakemake(tmp_path):
@@ -306,12 +307,23 @@ def test_the_job_functions_score_files_without_snakemake(tmp_path):
     good, noise = en + 0.05 * rng.normal(size=(n, d)), rng.normal(size=(n, d))
     path = tmp_path / "xa.npz"
     atomic_save_npz(path, layers=np.array([0, 3]), meta=np.array("{}"), src=np.stack([noise, good]), en=np.stack([en, en]))
-    tat = R.tatoeba_job(str(path), 3, "xa", "base", str(tmp_path / "t.json"))
-    assert tat["acc_en2xx"] == 1.0 and tat["layer"] == 3 and json.loads((tmp_path / "t.json").read_text())["language"] == "xa"
+    out = {"score": str(tmp_path / "t.json"), "hits": str(tmp_path / "t.hits.parquet")}
+    tat = R.tatoeba_job(str(path), 3, "xa", "base", out)
+    assert tat["acc_en2xx"] == 1.0
+    assert tat["layer"] == 3
+    assert json.loads((tmp_path / "t.json").read_text())["language"] == "xa"
+    hits = pd.read_parquet(out["hits"])
+    assert list(hits.columns) == list(R.HITS_COLUMNS)
+    assert len(hits) == 2 * n  # every stored layer, one row per sentence
+    assert hits[hits["layer"] == 3]["en2xx"].all()
+    assert hits[hits["layer"] == 0]["en2xx"].mean() < 0.5
     with pytest.raises(ValueError, match="not the main layer 6"):
-        R.tatoeba_job(str(path), 6, "xa", "base", str(tmp_path / "t6.json"))
-    al = alignment_job(str(path), "xa", "base", str(tmp_path / "a.parquet"))
-    assert set(al["layer"]) == {0, 3} and pd.read_parquet(tmp_path / "a.parquet").shape == al.shape
+        R.tatoeba_job(str(path), 6, "xa", "base", {"score": str(tmp_path / "t6.json"), "hits": str(tmp_path / "t6.parquet")})
+    al = alignment_job(str(path), out["hits"], "xa", "base", str(tmp_path / "a.parquet"))
+    assert set(al["layer"]) == {0, 3}
+    assert pd.read_parquet(tmp_path / "a.parquet").shape == al.shape
+    main = al[(al["layer"] == 3) & (al["measure"] == "retrieval_en2xx")]["value"].item()
+    assert main == tat["acc_en2xx"]  # one search, read twice
 
     inputs = {}
     for split in ("sample", "training"):

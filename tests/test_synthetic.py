@@ -7,6 +7,7 @@ import pytest
 
 from xstilts import synthetic as S
 from xstilts.morphology import ttr, words_of
+from xstilts.plan import LAYOUT
 
 LANGS = [
     {"code": "p0", "name": "Iso", "bound": []},
@@ -22,7 +23,7 @@ def world(tmp: Path, seed=5, **kw):
         intermediate={"nli": {"type": "pair_classification", "train": 60}, "mc": {"type": "multiple_choice", "train": 30},
                       "qa": {"type": "span_qa", "train": 30}},
         targets={"pos": {"type": "tagging", "train": 30}}, target_test_size=20, dev_size=20))
-    S.generate_world(cfg, tmp)
+    S.generate_world(cfg, LAYOUT.rooted(tmp))
     return cfg
 
 
@@ -33,22 +34,22 @@ def digest(d: Path) -> dict:
 def test_world_is_deterministic_and_complete(tmp_path):
     world(tmp_path / "a")
     world(tmp_path / "b")
-    a, b = digest(tmp_path / "a"), digest(tmp_path / "b")
+    a, b = digest(tmp_path / "a" / "data"), digest(tmp_path / "b" / "data")
     assert a == b
     for f in ("languages.csv", "parallel.parquet", "tatoeba/p3.parquet", "bucc/p3.sample.parquet", "bucc/p3.training.gold.parquet",
               "intermediate/nli/train.parquet", "intermediate/mc/validation.parquet", "target/pos/test/p6.parquet", "wals/values.csv",
               "mono/en.parquet"):
         assert f in a, f
     world(tmp_path / "c", seed=6)
-    assert digest(tmp_path / "c") != a
+    assert digest(tmp_path / "c" / "data") != a
 
 
 def test_morphology_dial_orders_type_token_ratio(tmp_path):
     world(tmp_path)
-    par = pd.read_parquet(tmp_path / "parallel.parquet")
+    par = pd.read_parquet(tmp_path / "data/parallel.parquet")
     t = {c: ttr([w for s in par[c] for w in words_of(s)][:2000]) for c in ("p0", "p3", "p6")}
     assert t["p0"] < t["p3"] < t["p6"]
-    table = pd.read_csv(tmp_path / "languages.csv")
+    table = pd.read_csv(tmp_path / "data/languages.csv")
     assert table.set_index("iso639_1").loc["p6", "true_synthesis"] == 6
 
 
@@ -73,8 +74,8 @@ def test_labels_follow_from_the_generator():
 
 def test_bucc_gold_pairs_are_translations(tmp_path):
     world(tmp_path)
-    sents = pd.read_parquet(tmp_path / "bucc/p3.training.parquet").set_index("id")["text"]
-    gold = pd.read_parquet(tmp_path / "bucc/p3.training.gold.parquet")
+    sents = pd.read_parquet(tmp_path / "data/bucc/p3.training.parquet").set_index("id")["text"]
+    gold = pd.read_parquet(tmp_path / "data/bucc/p3.training.gold.parquet")
     assert len(gold) == 20 and len(sents) == 2 * (20 + 40)
     # a gold pair shares its digits (anchors) whenever the frame has a numeral
     for s, e in zip(gold.src_id, gold.en_id):
@@ -97,8 +98,8 @@ def test_documents_continue_their_previous_sentence(tmp_path):
         assert b.tense == a.tense
     cfg = S.WorldConfig.from_dict(dict(seed=2, languages=[dict(LANGS[0], mono_sentences=30, tlm_pairs=0)], english_mono=31,
                                        parallel_sentences=10, tatoeba_pairs=5, doc_sentences=2))
-    S.generate_world(cfg, tmp_path)
-    en = pd.read_parquet(tmp_path / "mono" / "en.parquet")["text"]
+    S.generate_world(cfg, LAYOUT.rooted(tmp_path))
+    en = pd.read_parquet(LAYOUT.rooted(tmp_path).path("mono", lang="en"))["text"]
     assert len(en) == 16 and all(t.count(" . ") == 1 and t.endswith(" .") for t in en)  # 16 two-sentence documents
 
 
@@ -108,12 +109,12 @@ def test_word_lists_enter_only_the_pretraining_text_of_the_other_languages(tmp_p
     every evaluation set stay as without them."""
     world(tmp_path / "off")
     world(tmp_path / "on", dictionary={"entries": 20, "per_row": 8})
-    off, on = digest(tmp_path / "off"), digest(tmp_path / "on")
+    off, on = digest(tmp_path / "off" / "data"), digest(tmp_path / "on" / "data")
     assert {f for f in off if off[f] != on[f]} == {f"mono/{l['code']}.parquet" for l in LANGS}
     for l in LANGS:
         lang = S.Language(S.LanguageSpec(**{**l, "bound": tuple(l["bound"])}), 5)
-        before = pd.read_parquet(tmp_path / "off" / "mono" / f"{l['code']}.parquet")["text"].tolist()
-        after = pd.read_parquet(tmp_path / "on" / "mono" / f"{l['code']}.parquet")["text"].tolist()
+        before = pd.read_parquet(tmp_path / "off" / "data" / "mono" / f"{l['code']}.parquet")["text"].tolist()
+        after = pd.read_parquet(tmp_path / "on" / "data" / "mono" / f"{l['code']}.parquet")["text"].tolist()
         assert after[: len(before)] == before and len(after) == len(before) + 3  # 8 + 8 + 4 entries
         for line in after[len(before):]:
             native, english = (side.split() for side in line.split(" </s> "))

@@ -11,6 +11,7 @@ from transformers import (
 from xstilts import finetune as F
 from xstilts import multitask as MT
 from xstilts import tasks as T
+from xstilts import training as TR
 from xstilts.pretrain import train_tokenizer
 
 TEXTS = ["the big dog sees the cat .", "Maria finds 3 red apples .", "the old man did not read the book ."] * 30
@@ -80,7 +81,7 @@ def test_every_type_trains_saves_and_evaluates(tmp_path, tiny_model, kind, spec,
     df.to_parquet(tmp_path / "train.parquet")
     df.head(8).to_parquet(tmp_path / "valid.parquet")
     featurize_split(tmp_path / "train.parquet", tiny_model, spec, tmp_path / "feats.parquet")
-    hp = F.HParams(learning_rate=5e-3, epochs=3, batch_size=16)
+    hp = TR.HParams(learning_rate=5e-3, epochs=3, batch_size=16)
     metric = T.main_metric(spec)
     m = F.run_intermediate(tiny_model, str(tmp_path / "feats.parquet"), hp, str(tmp_path / "valid.parquet"), tmp_path / "enc",
                            tmp_path / "m.json", 0, ckpt_dir=tmp_path / "ck1")
@@ -113,7 +114,7 @@ def test_multitask_shares_one_encoder(tmp_path, tiny_model):
 
     for n, spec in specs.items():
         featurize_split(tmp_path / f"{n}.parquet", tiny_model, spec, tmp_path / f"{n}_feats.parquet")
-    m = MT.run_multitask(tiny_model, {n: str(tmp_path / f"{n}_feats.parquet") for n in specs}, F.HParams(learning_rate=1e-3, epochs=1, batch_size=8),
+    m = MT.run_multitask(tiny_model, {n: str(tmp_path / f"{n}_feats.parquet") for n in specs}, TR.HParams(learning_rate=1e-3, epochs=1, batch_size=8),
                         tmp_path / "mt", tmp_path / "mt.json", 0, tasks=list(specs), ckpt_dir=tmp_path / "ck")
     assert m["train_sizes"] == {"nli": 40, "mc": 20}
     assert (tmp_path / "mt" / "config.json").exists()

@@ -15,12 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xstilts.retrieval import (
-    RetrievalInputError,
-    check_pair,
-    l2_normalize,
-    tatoeba_scores,
-)
+from xstilts.retrieval import HIT_DIRECTIONS, check_translation_pairs, l2_normalize, read_hits, tatoeba_hits
 
 MEASURES = ("retrieval_en2xx", "retrieval_xx2en", "retrieval_mean", "retrieval_centered_en2xx", "retrieval_centered_mean", "cka",
             "cosine_gap")
@@ -47,46 +42,51 @@ def cosine_gap(x: np.ndarray, y: np.ndarray) -> float:
     return diag - off
 
 
-def check_parallel(x: np.ndarray, y: np.ndarray, name: str) -> None:
-    """Finite, non-empty, same dimension and the same number of rows (translation pairs)."""
-    check_pair(x, y, f"{name} (non-English side)", f"{name} (English side)")
-    if len(x) != len(y):
-        raise RetrievalInputError(f"{name}: the sides differ in length ({len(x)} vs {len(y)}); alignment needs translation pairs")
+def retrieval_measures(hits: dict) -> dict[str, float]:
+    """The retrieval measures of one layer from its per-sentence hits (``xstilts.retrieval.tatoeba_hits``)."""
+    m = {d: float(np.mean(hits[d])) for d in HIT_DIRECTIONS}
+    return {"retrieval_en2xx": m["en2xx"], "retrieval_xx2en": m["xx2en"], "retrieval_mean": (m["en2xx"] + m["xx2en"]) / 2,
+            "retrieval_centered_en2xx": m["centred_en2xx"],
+            "retrieval_centered_mean": (m["centred_en2xx"] + m["centred_xx2en"]) / 2}
+
+
+def geometry_measures(x: np.ndarray, y: np.ndarray, name: str) -> dict[str, float]:
+    """The measures that need the vectors themselves: linear CKA and the cosine gap."""
+    check_translation_pairs(x, y, name)
+    return {"cka": linear_cka(x, y), "cosine_gap": cosine_gap(x, y)}
 
 
 def measures_for_layer(x: np.ndarray, y: np.ndarray, use_gpu: bool | None = None, name: str = "alignment") -> dict[str, float]:
-    check_parallel(x, y, name)
-    plain = tatoeba_scores(x, y, use_gpu, name=name)
-    centred = tatoeba_scores(x - x.mean(0), y - y.mean(0), use_gpu, name=f"{name} (mean-centred)")
-    return {
-        "retrieval_en2xx": plain["acc_en2xx"],
-        "retrieval_xx2en": plain["acc_xx2en"],
-        "retrieval_mean": plain["acc_mean"],
-        "retrieval_centered_en2xx": centred["acc_en2xx"],
-        "retrieval_centered_mean": centred["acc_mean"],
-        "cka": linear_cka(x, y),
-        "cosine_gap": cosine_gap(x, y),
-    }
+    """Every measure of one layer from its embeddings (the searches included; the workflow reads them from the
+    Tatoeba job's hits instead of searching again)."""
+    hits, _ = tatoeba_hits(x, y, use_gpu, name=name)
+    return {**retrieval_measures(hits), **geometry_measures(x, y, name)}
 
 
 def alignment_table(src: np.ndarray, en: np.ndarray, layers: list[int], language: str, condition: str,
-                    use_gpu: bool | None = None, source: str = "embeddings") -> pd.DataFrame:
-    """Tidy table (language, condition, layer, measure, value) over every stored layer (``source`` names the
-    embeddings file in errors)."""
+                    hits: pd.DataFrame, source: str = "embeddings") -> pd.DataFrame:
+    """Tidy table (language, condition, layer, measure, value) over every stored layer: retrieval measures from the
+    per-sentence ``hits`` (every layer of the embeddings, the same sentences), CKA and cosine gap from the vectors
+    (``source`` names the embeddings file in errors)."""
     rows = []
     for li, layer in enumerate(layers):
         name = f"{source} (language {language}, condition {condition}, layer {layer})"
-        for measure, value in measures_for_layer(src[li], en[li], use_gpu, name=name).items():
+        h = hits[hits["layer"] == layer]
+        if len(h) != len(src[li]):
+            raise ValueError(f"{name}: the hits table has {len(h)} sentences at this layer, the embeddings {len(src[li])}; "
+                             "they must come from the same Tatoeba job")
+        measures = {**retrieval_measures({d: h[d].to_numpy() for d in HIT_DIRECTIONS}), **geometry_measures(src[li], en[li], name)}
+        for measure, value in measures.items():
             rows.append({"language": language, "condition": condition, "layer": int(layer), "measure": measure, "value": value})
     return pd.DataFrame(rows)
 
 
-def alignment_job(embeddings: str, language: str, condition: str, out: str) -> pd.DataFrame:
-    """Every measure at every stored layer of one language × condition's Tatoeba embeddings, on the CPU (a small
-    job that asks for no GPU); written as parquet."""
+def alignment_job(embeddings: str, hits: str, language: str, condition: str, out: str) -> pd.DataFrame:
+    """Every measure at every stored layer of one language × condition (the searches' hits from the Tatoeba job,
+    the geometry from the embeddings); written as parquet."""
     from xstilts.io import atomic_write_parquet, load_embeddings
 
     arrays, layers, _ = load_embeddings(embeddings)
-    df = alignment_table(arrays["src"], arrays["en"], layers, language, condition, use_gpu=False, source=embeddings)
+    df = alignment_table(arrays["src"], arrays["en"], layers, language, condition, read_hits(hits), source=embeddings)
     atomic_write_parquet(df, out)
     return df

@@ -87,38 +87,6 @@ def with_task_defaults(spec: dict) -> dict:
     return {**schema_defaults("task"), **spec}
 
 
-def conditions(config: dict) -> list[str]:
-    """base, every intermediate task, and multitask when enabled."""
-    out = ["base", *config["intermediate_tasks"]]
-    if config["multitask"]["enabled"]:
-        out.append("multitask")
-    return out
-
-
-# the keys of config["retrieval"] that an embedding job reads; it receives exactly these (xstilts.embed)
-EMBEDDING_SETTINGS = ("pooling", "max_length", "batch_tokens", "store_dtype", "embed_precision")
-
-
-def embedding_settings(config: dict) -> dict:
-    """The embedding settings only: a change to retrieval.bucc.* or retrieval.layer reruns no embedding job."""
-    return {k: config["retrieval"][k] for k in EMBEDDING_SETTINGS}
-
-
-def bucc_mining_settings(config: dict) -> dict:
-    """What a BUCC mining job reads (not the language list or the hub source)."""
-    return {k: config["retrieval"]["bucc"][k] for k in ("k", "engine", "precision", "duplicates")}
-
-
-def multitask_tasks(config: dict) -> list[str]:
-    """The multi-task model's member tasks, as listed in the config (never implied)."""
-    return list(config["multitask"]["tasks"])
-
-
-def training_runtime(config: dict) -> dict:
-    """How training jobs run (checkpoint interval, retention, torch.compile): no effect on results."""
-    return dict(config["training"])
-
-
 def known_languages(config: dict) -> set[str]:
     """Codes the run knows: the synthetic languages (+ pivot), or the rows of the language table."""
     if config["source"] == "synthetic":
@@ -129,8 +97,9 @@ def known_languages(config: dict) -> set[str]:
     return set(pd.read_csv(table, keep_default_na=False)["iso639_1"])
 
 
-def check_semantics(config: dict) -> None:
-    """Checks across keys: language codes, task references, reserved names, sizes."""
+def semantic_problems(config: dict) -> list[str]:
+    """Checks across keys (language codes, task references, reserved names, sizes): one line per problem, naming
+    the key. The layer settings are checked where they are resolved (``xstilts.plan.resolve_layers``)."""
     problems = []
     known = known_languages(config)
 
@@ -171,12 +140,6 @@ def check_semantics(config: dict) -> None:
                     if lang not in MLQA_ARTICLES:
                         problems.append(f"config key '{group}.{t}.languages': qa_metric mlqa has no normalisation for '{lang}' "
                                         f"(MLQA languages: {sorted(MLQA_ARTICLES)})")
-    from xstilts.plan import resolve_layers  # the one layer rule (xstilts.plan imports this module)
-
-    try:
-        resolve_layers(config)
-    except ConfigError as e:
-        problems.append(str(e))
     missing_in_tatoeba = sorted(set(config["languages"]) - set(config["retrieval"]["tatoeba"]["languages"]))
     if missing_in_tatoeba:
         problems.append(f"config key 'languages': {missing_in_tatoeba} have no Tatoeba data (retrieval.tatoeba.languages), so no alignment outcome")
@@ -186,6 +149,10 @@ def check_semantics(config: dict) -> None:
             problems.append("config key 'synthetic.languages': duplicate language codes")
         if len(codes) < 2:
             problems.append("config key 'synthetic.languages': at least two synthetic languages are needed")
+    return problems
+
+
+def raise_problems(problems: list[str]) -> None:
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
@@ -197,7 +164,9 @@ def require_pinned(revision: str, key: str) -> str:
     return revision
 
 
-def load_and_check(config: dict, schema_path: str | Path) -> dict:
+def load_and_check(config: dict, schema_path: str | Path = SCHEMA) -> dict:
+    """Schema defaults and validation, then the cross-key checks; the layers are checked by
+    :func:`xstilts.plan.load_plan`, the one entry the workflow uses."""
     validate_config(config, schema_path)
-    check_semantics(config)
+    raise_problems(semantic_problems(config))
     return config

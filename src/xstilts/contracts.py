@@ -1,28 +1,28 @@
-"""Data contracts: one definition per canonical table of ``results/data`` (columns, dtypes, normalisation).
+"""Data contracts: one definition per canonical table of the data stage (columns, dtypes, normalisation).
 
 Every writer of canonical data (the synthetic world, the real-source converters in ``xstilts.sources``) and every
-reader that needs a normalisation goes through :func:`write` and :func:`read`, so the format is defined once:
+reader that needs a normalisation goes through :func:`write` and :func:`read`, so the format is defined once. Each
+table names the layout keys it is stored under (``xstilts.plan.TEMPLATES``: the one place that knows paths):
 
 =====================  ==========================================  =============================================
-table                  path under ``results/data``                 columns (kind)
+table                  layout keys                                 columns (kind)
 =====================  ==========================================  =============================================
-pair_classification    ``intermediate/<task>/<split>.parquet``,    sentence1 (text), sentence2 (text or null for
-                       ``target/<t>/<split>.parquet``,             single-sentence tasks), label (label *name*)
-                       ``target/<t>/test/<lang>.parquet``
+pair_classification    ``intermediate_split``, ``target_split``,   sentence1 (text), sentence2 (text or null for
+                       ``target_test``                             single-sentence tasks), label (label *name*)
 multiple_choice        same                                        context (text), endings (list of text),
                                                                    label (index of the right ending)
 span_qa                same                                        id, context, question, answer_text (text, or
                                                                    the list of *every* gold answer), answer_start
                                                                    (int or list, aligned with answer_text)
 tagging                same                                        tokens (list of text), tags (list of tag names)
-tatoeba                ``tatoeba/<lang>.parquet``                  source_sentence, target_sentence (text, no
+tatoeba                ``tatoeba``                                 source_sentence, target_sentence (text, no
                                                                    trailing newline), source_lang, target_lang
-bucc_sentences         ``bucc/<lang>.<split>.parquet``             id, text, side (language code or the pivot)
-bucc_gold              ``bucc/<lang>.<split>.gold.parquet``        src_id, en_id
-parallel               ``parallel.parquet``                        one text column per language code
-mono                   ``mono/<lang>.parquet``                     text
-wals_values …          ``wals/{values,languages,parameters,        CLDF columns (strings), LF line endings
-                       codes}.csv``
+bucc_sentences         ``bucc``                                    id, text, side (language code or the pivot)
+bucc_gold              ``bucc_gold``                               src_id, en_id
+parallel               ``parallel``                                one text column per language code
+mono                   ``mono``                                    text
+wals_values …          ``wals`` (table = values, languages,        CLDF columns (strings), LF line endings
+                       parameters, codes)
 =====================  ==========================================  =============================================
 
 Labels of classification and tagging tables are stored as label *names*; class ids of an upstream dataset are
@@ -59,6 +59,7 @@ class Table:
     normalise: dict[str, Callable[[pd.Series], pd.Series]] = field(default_factory=dict)
     nonempty_text: tuple[str, ...] = ()  # columns whose values must be non-empty strings
     fmt: str = "parquet"
+    layout: tuple[str, ...] = ()  # the layout keys (xstilts.plan.TEMPLATES) this table is stored under
 
     def check(self, df: pd.DataFrame, where: str) -> pd.DataFrame:
         missing = [c for c in self.columns if c not in df.columns]
@@ -80,27 +81,30 @@ class Table:
         return df
 
 
+TASKS = ("intermediate_split", "target_split", "target_test")  # every task table lives under these layout keys
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        Table("pair_classification", ("sentence1", "sentence2", "label"), "sentence pair (or single sentence) + label name"),
-        Table("multiple_choice", ("context", "endings", "label"), "context, candidate endings, index of the right one"),
+        Table("pair_classification", ("sentence1", "sentence2", "label"), "sentence pair (or single sentence) + label name",
+              layout=TASKS),
+        Table("multiple_choice", ("context", "endings", "label"), "context, candidate endings, index of the right one",
+              layout=TASKS),
         Table("span_qa", ("id", "context", "question", "answer_text", "answer_start"), "extractive QA, every gold answer",
-              optional=("language",)),
-        Table("tagging", ("tokens", "tags"), "words and one tag name per word"),
+              optional=("language",), layout=TASKS),
+        Table("tagging", ("tokens", "tags"), "words and one tag name per word", layout=TASKS),
         Table("tatoeba", ("source_sentence", "target_sentence", "source_lang", "target_lang"),
               "aligned sentence pairs (non-English source, English target)",
               normalise={"source_sentence": _strip_text, "target_sentence": _strip_text},
-              nonempty_text=("source_sentence", "target_sentence")),
+              nonempty_text=("source_sentence", "target_sentence"), layout=("tatoeba",)),
         Table("bucc_sentences", ("id", "text", "side"), "comparable corpus sentences of both sides, with distractors",
-              normalise={"text": _strip_text}),
-        Table("bucc_gold", ("src_id", "en_id"), "gold translation pairs by sentence id"),
-        Table("mono", ("text",), "monolingual text"),
-        Table("wals_values", ("ID", "Language_ID", "Parameter_ID", "Value"), "CLDF ValueTable", fmt="csv",
+              normalise={"text": _strip_text}, layout=("bucc",)),
+        Table("bucc_gold", ("src_id", "en_id"), "gold translation pairs by sentence id", layout=("bucc_gold",)),
+        Table("mono", ("text",), "monolingual text", layout=("mono",)),
+        Table("wals_values", ("ID", "Language_ID", "Parameter_ID", "Value"), "CLDF ValueTable", fmt="csv", layout=("wals",),
               optional=("Code_ID", "Comment", "Source", "Example_ID")),
-        Table("wals_languages", ("ID", "Name", "ISO639P3code"), "CLDF LanguageTable", fmt="csv"),
-        Table("wals_parameters", ("ID", "Name"), "CLDF ParameterTable", fmt="csv"),
-        Table("wals_codes", ("ID", "Parameter_ID", "Name"), "CLDF CodeTable", fmt="csv"),
+        Table("wals_languages", ("ID", "Name", "ISO639P3code"), "CLDF LanguageTable", fmt="csv", layout=("wals",)),
+        Table("wals_parameters", ("ID", "Name"), "CLDF ParameterTable", fmt="csv", layout=("wals",)),
+        Table("wals_codes", ("ID", "Parameter_ID", "Name"), "CLDF CodeTable", fmt="csv", layout=("wals",)),
     )
 }
 

@@ -26,6 +26,7 @@ import yaml
 
 from xstilts import flops
 from xstilts.config import with_task_defaults
+from xstilts.plan import StudyPlan, load_plan
 
 # real tokens per training example (per choice × choices for multiple choice), dynamic padding
 TOKENS_PER_EXAMPLE = {"pair_classification": 50, "multiple_choice": 90, "span_qa": 190, "tagging": 40}
@@ -73,13 +74,11 @@ def _per_example(name: str, task: dict, tpe: dict) -> tuple[float, list[int]]:
     return base, [base]
 
 
-def _hp(config: dict, group: str, name: str | None) -> dict:
-    own = config["multitask"]["hparams"] if group == "multitask" else config[group][name].get("hparams", {})
-    return {**config["finetune_defaults"], **{k: v for k, v in (own or {}).items() if v is not None}}
-
-
-def estimate(config: dict, tpe: dict | None = None) -> list[Line]:
+def estimate(plan: StudyPlan, tpe: dict | None = None) -> list[Line]:
+    """Every stage's work for the study ``plan`` (conditions, languages and hyperparameters as the workflow resolves
+    them)."""
     tpe = {**TOKENS_PER_EXAMPLE, **(tpe or {})}
+    config = plan.config
     n = 303_361_024 if "large" in config["model"]["name"].lower() else None
     layers, d = (24, 1024) if n else (config["synthetic"]["architecture"]["num_hidden_layers"], config["synthetic"]["architecture"]["hidden_size"])
     if n is None:
@@ -94,7 +93,7 @@ def estimate(config: dict, tpe: dict | None = None) -> list[Line]:
 
     inter = config["intermediate_tasks"]
     for name, task in inter.items():
-        hp = _hp(config, "intermediate_tasks", name)
+        hp = plan.hparams("intermediate_tasks", name)
         rows, _ = _rows(name, task)
         rows = min(rows, hp.get("max_train_samples") or rows)
         per_ex, lengths = _per_example(name, task, tpe)
@@ -102,19 +101,18 @@ def estimate(config: dict, tpe: dict | None = None) -> list[Line]:
         if hp.get("eval_every"):
             steps = rows * hp["epochs"] / (hp["batch_size"] * hp["grad_accum"])
             add("intermediate", f"{name} (validation)", hp["eval_samples"] * (steps // hp["eval_every"]), per_ex, lengths, 1, False)
-    conditions = 1 + len(inter)
-    if config["multitask"]["enabled"]:
-        conditions += 1
-        hp = _hp(config, "multitask", None)
-        cap = config["multitask"]["cap"]
-        for name in config["multitask"]["tasks"]:
+    conditions = len(plan.conditions)
+    if "multitask" in plan.conditions:
+        hp = plan.hparams("multitask")
+        cap = plan.multitask_cap
+        for name in plan.multitask_tasks:
             rows, _ = _rows(name, inter[name])
             rows = min(rows, cap or rows, hp.get("max_train_samples") or rows)
             per_ex, lengths = _per_example(name, inter[name], tpe)
             add("multitask", name, rows, per_ex, lengths, hp["epochs"], True)
     for name, task in config["targets"].items():
-        hp = _hp(config, "targets", name)
-        src = task.get("train_on")
+        hp = plan.hparams("targets", name)
+        src = plan.train_on(name)
         rows, _ = _rows(src, inter[src]) if src else _rows(name, task)
         rows = min(rows, hp.get("max_train_samples") or rows)
         per_ex, lengths = _per_example(src or name, task, tpe)
@@ -123,12 +121,11 @@ def estimate(config: dict, tpe: dict | None = None) -> list[Line]:
             steps = rows * hp["epochs"] / (hp["batch_size"] * hp["grad_accum"])
             add("targets", f"{name} × {conditions} (validation)", conditions * hp["eval_samples"] * (steps // hp["eval_every"]),
                 per_ex, lengths, 1, False)
-        test = TEST_ROWS.get(name, 1000) * len(task.get("languages", []))
+        test = TEST_ROWS.get(name, 1000) * len(plan.target_languages(name))
         add("evaluation", f"{name} × {conditions}", test * conditions, per_ex, lengths, 1, False)
-    r = config["retrieval"]
-    tat = len(r["tatoeba"]["languages"]) * 2 * TATOEBA_PAIRS
+    tat = len(plan.tatoeba_languages) * 2 * TATOEBA_PAIRS
     add("embedding", f"tatoeba × {conditions}", tat * conditions, TATOEBA_TOKENS, [TATOEBA_TOKENS], 1, False)
-    bucc = BUCC_SENTENCES * len(r["bucc"]["languages"]) / 4
+    bucc = BUCC_SENTENCES * len(plan.bucc_languages) / 4
     add("embedding", f"bucc × {conditions}", bucc * conditions, BUCC_TOKENS, [BUCC_TOKENS], 1, False)
     return out
 
@@ -162,12 +159,9 @@ def main(argv=None) -> float:
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="device bf16 dense peak (H100 SXM / H200: 989)")
     ap.add_argument("--tokens-per-example", action="append", default=[], metavar="TYPE=N", help="override real tokens per example")
     a = ap.parse_args(argv)
-    from xstilts.config import validate_config
-
-    config = yaml.safe_load(Path(a.config).read_text())
-    validate_config(config, Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml")
+    plan = load_plan(yaml.safe_load(Path(a.config).read_text()))
     tpe = {k: int(v) for k, v in (x.split("=", 1) for x in a.tokens_per_example)}
-    text, total = report(estimate(config, tpe), a.tokens_per_s, a.mfu, a.peak_tflops * 1e12)
+    text, total = report(estimate(plan, tpe), a.tokens_per_s, a.mfu, a.peak_tflops * 1e12)
     print(text)
     return total if math.isfinite(total) else float("nan")
 

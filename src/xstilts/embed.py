@@ -21,8 +21,8 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from xstilts import contracts
-from xstilts.config import EMBEDDING_SETTINGS
 from xstilts.io import atomic_save_npz
+from xstilts.plan import EMBEDDING_SETTINGS
 
 POOLINGS = ("mean", "mean_skip_special", "cls")
 PRECISIONS = ("float32", "bfloat16", "float16")
@@ -44,15 +44,20 @@ class Embedder:
         self.n_layers = self.model.config.num_hidden_layers
         self.tokens_seen = 0
 
-    def resolve_layers(self, layers) -> list[int]:
-        """``"all"`` or a list of ints (negative counts from the top) -> sorted hidden_states indices."""
-        if layers == "all":
-            return list(range(self.n_layers + 1))
-        out = sorted({l if l >= 0 else self.n_layers + 1 + l for l in layers})
-        bad = [l for l in out if not 0 <= l <= self.n_layers]
-        if bad:
-            raise ValueError(f"retrieval layers {bad} out of range: the model has hidden_states 0..{self.n_layers}")
-        return out
+    @property
+    def all_layers(self) -> list[int]:
+        """Every hidden_states index of this encoder (0 = embeddings .. n_layers)."""
+        return list(range(self.n_layers + 1))
+
+    def check_layers(self, layers) -> list[int]:
+        """The hidden_states indices to keep, resolved already (``xstilts.plan.resolve_layers``: the one layer rule);
+        checked against this encoder, never re-resolved."""
+        layers = [int(l) for l in layers]
+        bad = [l for l in layers if not 0 <= l <= self.n_layers]
+        if bad or layers != sorted(set(layers)):
+            raise ValueError(f"retrieval layers {layers}: expected sorted, distinct hidden_states indices 0..{self.n_layers} "
+                             "of this encoder (resolved by the study plan)")
+        return layers
 
     @torch.inference_mode()
     def embed(self, texts: list[str], layers: list[int], pooling: str = "mean") -> np.ndarray:
@@ -103,7 +108,7 @@ class Embedder:
 def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_paths: dict[str, str], layers, pooling: str,
                meta: dict, store_dtype: str = "float32") -> dict:
     """Embed each named set (e.g. a language) of named sides (e.g. src/tgt) and save one .npz per set."""
-    layer_idx = embedder.resolve_layers(layers)
+    layer_idx = embedder.check_layers(layers)
     t0 = time.perf_counter()
     for key, sides in sets.items():
         arrays = {}

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xstilts.io import atomic_path
-from xstilts.tasks import DataError, get_task_type
+from xstilts.tasks import DataError, get_task_type, resolve_spec
+from xstilts.training import load_split
 
 FEATURE_KEYS = ("input_ids", "labels", "start_positions", "end_positions")
 META = b"xstilts"
@@ -45,11 +46,9 @@ def featurize_split(data_path: str | os.PathLike, tokenizer_dir: str | os.PathLi
     metadata (rows, features, tokens, fingerprint)."""
     from transformers import AutoTokenizer
 
-    from xstilts.finetune import load_split, with_labels
-
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     df = load_split(data_path, max_rows, seed)
-    spec = with_labels(spec, df)
+    spec = resolve_spec(spec, df)  # the task's fixed label set, the frame checked (xstilts.tasks)
     feats = strip(get_task_type(spec["type"]).featurize(df, tokenizer, spec))
     if not feats:
         raise DataError(f"{data_path}: no training features (every example was dropped)")

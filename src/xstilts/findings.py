@@ -1,8 +1,8 @@
 """What the run found, in numbers a reader can check and one plain-language paragraph.
 
 * **Δ alignment with a bootstrap CI over sentences.**  The per-sentence en→xx Tatoeba hits (accuracy@1, English
-  queries over the non-English side) are recomputed from the stored embeddings with the same exact search and tie
-  rule as :func:`xstilts.retrieval.tatoeba_scores`, so their mean *is* the reported accuracy.  Δ for a condition and
+  queries over the non-English side) are the Tatoeba job's own (``xstilts.retrieval.tatoeba_job`` writes them once,
+  every layer and direction), so their mean *is* the reported accuracy.  Δ for a condition and
   a language is the mean paired difference ``hit(condition) − hit(base)`` over the same sentences; its 95% CI is a
   percentile bootstrap that resamples sentences (pairs stay paired).  The condition mean over languages resamples
   sentences within every language (a stratified bootstrap), so its CI reflects sentence noise only -- the
@@ -19,24 +19,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xstilts.retrieval import check_pair, l2_normalize, layer_position, search
+from xstilts.retrieval import read_hits
 
 
-def sentence_hits(src: np.ndarray, en: np.ndarray, name: str = "tatoeba") -> np.ndarray:
-    """Per-sentence en→xx hits (bool): is the nearest non-English sentence to English query *i* the pair *i*?"""
-    check_pair(src, en, f"{name} (non-English side)", f"{name} (English side)")
-    if len(src) != len(en):
-        raise ValueError(f"{name}: the sides differ in length ({len(src)} vs {len(en)})")
-    _, idx, _, _ = search(l2_normalize(en), l2_normalize(src), 1, use_gpu=False)
-    return idx[:, 0] == np.arange(len(en))
-
-
-def hits_from_npz(path: str, layer: int) -> np.ndarray:
-    """Per-sentence hits at one ``hidden_states`` layer from a stored Tatoeba embedding file (keys src, en, layers)."""
-    with np.load(path, allow_pickle=False) as z:
-        stored = [int(x) for x in z["layers"]]
-        li = layer_position(layer, stored, path)
-        return sentence_hits(z["src"][li], z["en"][li], name=f"{path} (layer {layer})")
+def main_layer_hits(paths: list[str], layer: int, direction: str = "en2xx") -> dict[tuple[str, str], np.ndarray]:
+    """``{(condition, language): per-sentence hits}`` at hidden_states ``layer`` from the Tatoeba jobs' hits tables
+    (each file names its own condition and language: nothing depends on the order of ``paths``)."""
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for p in paths:
+        df = read_hits(p, layer)
+        keys = set(zip(df["condition"], df["language"]))
+        if len(keys) != 1:
+            raise ValueError(f"{p}: a hits table must hold one condition and one language, found {sorted(keys)}")
+        key = keys.pop()
+        if key in out:
+            raise ValueError(f"findings: two hits tables for condition {key[0]!r}, language {key[1]!r} (the second: {p})")
+        out[key] = df[direction].to_numpy(dtype=bool)
+    return out
 
 
 def _ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -253,7 +252,7 @@ def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path
     fig, ax = plt.subplots(figsize=(4.8, 3.2))
     for lang in piv.columns:
         ax.plot(piv.index, 100 * piv[lang], marker="o", ms=3, lw=1, label=lang)
-    ax.plot(piv.index, 100 * piv.mean(1), color="k", lw=2.2, label="mean")
+    ax.plot(piv.index, 100 * piv.mean(axis=1), color="k", lw=2.2, label="mean")
     ax.axhline(100 * chance, color="grey", ls="--", lw=1)
     ax.annotate(f"chance ({100 * chance:.1f}%)", (piv.index.min(), 100 * chance), xytext=(2, 3), textcoords="offset points",
                 fontsize=7, color="grey")
@@ -271,16 +270,14 @@ def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path
 # --------------------------------------------------------------------------------------------------------------
 
 
-def findings_job(*, embeddings: list[str], cells: list[tuple[str, str]], layer: int, base_alignment: list[str],
+def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
                  bucc_scores: list[str], languages: str, morphology: str, dial: str | None,
                  primary: str, study: str, synthetic: bool, n_boot: int, seed: int, out: dict[str, str], base: str = "base") -> str:
     """Compute the Δ table with CIs, the direction by morphology, the two figures and the opening paragraph; write
     them to ``out`` (keys delta, direction, opening, delta_figure, layer_figure).  Returns the paragraph."""
     from xstilts.io import atomic_write_text, read_json
 
-    if len(embeddings) != len(cells):
-        raise ValueError(f"findings: {len(embeddings)} embedding files for {len(cells)} (condition, language) cells")
-    hits = {(c, l): hits_from_npz(p, layer) for p, (c, l) in zip(embeddings, cells)}
+    hits = main_layer_hits(hits, layer)
     deltas = delta_table(hits, base=base, n_boot=n_boot, seed=seed)
     meta = pd.read_csv(languages, keep_default_na=False, na_values=[""]).set_index("iso639_1")
     if dial and dial in meta:

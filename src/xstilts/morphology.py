@@ -108,11 +108,11 @@ def sample_size_from_corpora(corpora: dict[str, str], corpus: str, pivot: str, s
 
 
 def sample_size_job(corpora: dict[str, str], settings: dict, pivot: str, out: str) -> dict:
-    """One word-token sample size for every segmented study language (``settings``: corpus, sample_tokens,
-    sample_fraction); written as JSON and read by every measures job."""
+    """``sample_tokens: auto`` (the plan runs this job only then): one word-token sample size for every segmented
+    study language (``settings``: corpus, sample_fraction); written as JSON and read by every measures job."""
     from xstilts.io import atomic_write_json
 
-    info = sample_size_from_corpora(corpora, settings["corpus"], pivot, settings["sample_tokens"], settings["sample_fraction"])
+    info = sample_size_from_corpora(corpora, settings["corpus"], pivot, "auto", settings["sample_fraction"])
     atomic_write_json(info, out)
     return info
 
@@ -399,17 +399,17 @@ def read_corpus(path: str, corpus: str) -> pd.DataFrame:
 
 
 def measures_job(*, corpus: str, tokenizer: str, lang: str, settings: dict, pivot: str, seed: int, out: str,
-                 sample_size: str | None) -> dict:
-    """Corpus measures of one language. ``settings``: corpus, sample_tokens, repeats, mattr_window, unsegmented;
-    ``sample_size``: the JSON of :func:`sample_size_from_corpora` (``sample_tokens: auto``), else None."""
+                 sample_size: str | int) -> dict:
+    """Corpus measures of one language. ``settings``: corpus, repeats, mattr_window, unsegmented; ``sample_size``: the
+    size the plan fixed (an int, ``sample_tokens`` in the config) or the JSON of :func:`sample_size_job` (``auto``)."""
     from xstilts.io import atomic_write_json, read_json
 
     sents, english, label = corpus_sentences(read_corpus(corpus, settings["corpus"]), lang, settings["corpus"], pivot)
-    if sample_size is not None:
+    if isinstance(sample_size, int):
+        size, policy = sample_size, "fixed (config)"
+    else:
         sizing = read_json(sample_size)
         size, policy = sizing["sample_size"], sizing["policy"]
-    else:
-        size, policy = settings["sample_tokens"], "fixed (config)"
     tok = subword_tokenizer(tokenizer)
     m = corpus_measures(sents, english, tok, size, settings["repeats"], settings["mattr_window"], seed,
                         segmented=lang not in settings["unsegmented"])

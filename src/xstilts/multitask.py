@@ -3,7 +3,7 @@
 As jiant's ``ProportionalMultiTaskSampler``: each batch holds one task, and each task's share of the batches is
 proportional to its (optionally capped, jiant's ``train_examples_cap``) training size. The member tasks are listed
 explicitly in the config (``multitask.tasks``); a member without training data is an error naming it, never a
-silently smaller mix. Training, checkpointing and resume are ``xstilts.finetune.fit``'s: the whole batch plan is
+silently smaller mix. Training, checkpointing and resume are ``xstilts.training.fit``'s: the whole batch plan is
 fixed by the seed before training, so a resumed run sees the same batches.
 """
 
@@ -20,20 +20,19 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer
 
 from xstilts.features import read_features
-from xstilts.finetune import (
+from xstilts.finetune import load_model, validate
+from xstilts.io import atomic_dir, atomic_write_json
+from xstilts.tasks import DataError, get_task_type, main_metric
+from xstilts.training import (
     HParams,
     Runtime,
     finish_checkpoints,
     fit,
-    load_model,
     prepare_outputs,
     subset_record,
     training_plan,
-    validate,
     validation_subset,
 )
-from xstilts.io import atomic_dir, atomic_write_json
-from xstilts.tasks import DataError, get_task_type, main_metric
 
 log = logging.getLogger(__name__)
 

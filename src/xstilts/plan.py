@@ -13,52 +13,101 @@ The rules never re-derive anything from the raw config dict. :class:`StudyPlan` 
 
 from __future__ import annotations
 
+import os
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
-from xstilts.config import ConfigError, bucc_mining_settings, conditions, embedding_settings, multitask_tasks
+from xstilts.config import SCHEMA, ConfigError, raise_problems, semantic_problems, validate_config
 
 # ============================================================================================================
-# file layout: every path template once (wildcards in braces)
+# file layout: every path template once (wildcards in braces), relative to the results root
 # ============================================================================================================
+
+RESULTS_ROOT = "results"
+
+TEMPLATES: dict[str, str] = {
+    # real sources as fetched (xstilts.sources) and the check that runs before any download
+    "raw": "raw",
+    "raw_source": "raw/{source}",
+    "preflight": "raw/preflight.json",
+    "downloads": "raw/download.json",
+    # canonical data (xstilts.contracts), the same for the synthetic world and the real sources
+    "data": "data",
+    "synthetic_languages": "data/languages.csv",
+    "mono": "data/mono/{lang}.parquet",
+    "parallel": "data/parallel.parquet",
+    "tatoeba": "data/tatoeba/{lang}.parquet",
+    "bucc": "data/bucc/{lang}.{split}.parquet",
+    "bucc_gold": "data/bucc/{lang}.{split}.gold.parquet",
+    "intermediate_split": "data/intermediate/{task}/{split}.parquet",
+    "target_split": "data/target/{target}/{split}.parquet",
+    "target_test": "data/target/{target}/test/{lang}.parquet",
+    "wals": "data/wals/{table}.csv",
+    # models and training
+    "tokenizer": "pretrain/tokenizer",
+    "pretrain_metrics": "pretrain/metrics.json",
+    "pretrain_checkpoints": "pretrain/checkpoints",
+    "base_model": "models/base",
+    "features": "features/{group}/{name}/train.parquet",
+    "intermediate_model": "intermediate/{task}/model",
+    "intermediate_metrics": "intermediate/{task}/metrics.json",
+    "target_model": "target/{target}/{condition}/model",
+    "target_metrics": "target/{target}/{condition}/metrics.json",
+    # scores and measures per language x condition
+    "target_score": "scores/{target}/{condition}/{lang}.json",
+    "tatoeba_embeddings": "embeddings/tatoeba/{condition}/{lang}.npz",
+    "bucc_embeddings": "embeddings/bucc/{condition}/{lang}.{split}.npz",
+    "tatoeba_hits": "retrieval/tatoeba/{condition}/{lang}.hits.parquet",
+    "tatoeba_score": "retrieval/tatoeba/{condition}/{lang}.json",
+    "bucc_score": "retrieval/bucc/{condition}/{lang}.json",
+    "alignment": "alignment/{condition}/{lang}.parquet",
+    # morphology
+    "morphology": "morphology/{lang}.json",
+    "morphology_sample_size": "morphology/sample_size.json",
+    "morphology_table": "morphology/table.csv",
+    "morphology_composite": "morphology/composite.json",
+    # regression
+    "regression_condition": "regression/{condition}.csv",
+    "regression_cells": "regression/cells.csv",
+    "regression_layers": "regression/layer_delta.csv",
+    "regression_per_layer": "regression/per_layer.csv",
+    "regression_pooled": "regression/pooled.csv",
+    "regression_low_resource": "regression/low_resource.csv",
+    "regression_diagnostics": "regression/diagnostics.csv",
+    # findings, tables, figures, summary
+    "findings_delta": "findings/delta_ci.csv",
+    "findings_direction": "findings/direction.csv",
+    "findings_opening": "findings/opening.md",
+    "figure_delta_ci": "figures/alignment_delta_ci.png",
+    "figure_base_by_layer": "figures/base_alignment_by_layer.png",
+    "summary": "summary.md",
+    "table_target_scores": "tables/target_scores.csv",
+    "table_target_summary": "tables/target_summary.csv",
+    "table_tatoeba": "tables/tatoeba.csv",
+    "table_bucc": "tables/bucc.csv",
+    "figure_morphology": "figures/morphology_vs_delta.png",
+    "figure_forest": "figures/coefficients_forest.png",
+    "figure_heatmap": "figures/layer_delta_heatmap.png",
+    # which study produced this results tree (xstilts.study)
+    "study": "study.json",
+}
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where every artefact lives. Rules take their paths from here (or from ``rules.<name>.output``)."""
+    """Where every artefact lives: ``LAYOUT.<name>`` is the template :data:`TEMPLATES` ``[name]`` under ``root``.
+    Rules, adapters, the synthetic world and the data contracts take their paths from here (fixed files of a rule
+    are also reachable as ``rules.<name>.output``)."""
 
-    data: str = "results/data"
-    raw: str = "results/raw"
-    # canonical data (xstilts.contracts), the same for the synthetic world and the real sources
-    synthetic_languages: str = "results/data/languages.csv"
-    mono: str = "results/data/mono/{lang}.parquet"
-    parallel: str = "results/data/parallel.parquet"
-    tatoeba: str = "results/data/tatoeba/{lang}.parquet"
-    bucc: str = "results/data/bucc/{lang}.{split}.parquet"
-    bucc_gold: str = "results/data/bucc/{lang}.{split}.gold.parquet"
-    intermediate_split: str = "results/data/intermediate/{task}/{split}.parquet"
-    target_split: str = "results/data/target/{target}/{split}.parquet"
-    target_test: str = "results/data/target/{target}/test/{lang}.parquet"
-    wals: str = "results/data/wals/{table}.csv"
-    # models
-    tokenizer: str = "results/pretrain/tokenizer"
-    base_model: str = "results/models/base"
-    features: str = "results/features/{group}/{name}/train.parquet"
-    intermediate_model: str = "results/intermediate/{task}/model"
-    intermediate_metrics: str = "results/intermediate/{task}/metrics.json"
-    target_model: str = "results/target/{target}/{condition}/model"
-    target_metrics: str = "results/target/{target}/{condition}/metrics.json"
-    # scores and measures
-    target_score: str = "results/scores/{target}/{condition}/{lang}.json"
-    tatoeba_embeddings: str = "results/embeddings/tatoeba/{condition}/{lang}.npz"
-    bucc_embeddings: str = "results/embeddings/bucc/{condition}/{lang}.{split}.npz"
-    tatoeba_score: str = "results/retrieval/tatoeba/{condition}/{lang}.json"
-    bucc_score: str = "results/retrieval/bucc/{condition}/{lang}.json"
-    alignment: str = "results/alignment/{condition}/{lang}.parquet"
-    morphology: str = "results/morphology/{lang}.json"
-    regression_condition: str = "results/regression/{condition}.csv"
+    root: str = RESULTS_ROOT
+
+    def __getattr__(self, name: str) -> str:  # called only for names that are not fields: the templates
+        if name in TEMPLATES:
+            return f"{self.root}/{TEMPLATES[name]}"
+        raise AttributeError(f"the layout has no path {name!r} (known: {sorted(TEMPLATES)})")
 
     def path(self, name: str, /, **wildcards: Any) -> str:
         """Template ``name`` with the given wildcards filled and the others left as ``{wildcard}``."""
@@ -68,6 +117,19 @@ class Layout:
         if unknown:
             raise KeyError(f"path template {name} ({template}) has no wildcard(s) {sorted(unknown)}")
         return template.format(**{f: wildcards.get(f, "{" + f + "}") for f in fields})
+
+    def root_of(self, name: str, path: str | os.PathLike) -> str:
+        """The results root under which ``path`` is the fixed (wildcard-free) template ``name`` (a job infers its
+        layout from its outputs)."""
+        rel = TEMPLATES[name]
+        p = str(path)
+        if not p.endswith("/" + rel):
+            raise ValueError(f"{p} is not the layout's {name} ({rel}) under any root")
+        return p[: -len(rel) - 1]
+
+    def rooted(self, root: str | os.PathLike) -> Layout:
+        """The same layout under another root (the synthetic world writes a test's tree this way)."""
+        return Layout(str(root))
 
 
 LAYOUT = Layout()
@@ -131,6 +193,72 @@ def resolve_layers(config: Mapping) -> Layers:
     return Layers(n, stored, main)
 
 
+def layer_position(layer: int, stored: list[int], source: str) -> int:
+    """Position of hidden_states ``layer`` (resolved by :class:`xstilts.plan.StudyPlan`) among the layers stored in
+    ``source``; an embedding file without it is an error naming both."""
+    stored = [int(s) for s in stored]
+    if layer not in stored:
+        raise ValueError(f"{source}: holds hidden_states layers {stored}, not the main layer {layer} (config key "
+                         "'retrieval.layer'); rerun its embedding job")
+    return stored.index(layer)
+
+
+# ============================================================================================================
+# typed settings of the stages (what each job reads, and nothing else)
+# ============================================================================================================
+
+
+def conditions(config: Mapping) -> list[str]:
+    """base, every intermediate task, and multitask when enabled."""
+    out = ["base", *config["intermediate_tasks"]]
+    if config["multitask"]["enabled"]:
+        out.append("multitask")
+    return out
+
+
+# the keys of config["retrieval"] that an embedding job reads; it receives exactly these (xstilts.embed)
+EMBEDDING_SETTINGS = ("pooling", "max_length", "batch_tokens", "store_dtype", "embed_precision")
+# the keys of config["retrieval"]["bucc"] that a mining job reads (not the language list or the hub source)
+BUCC_MINING_SETTINGS = ("k", "engine", "precision", "duplicates")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How a training job runs, not what it computes (config: ``training``): changing these changes no result.
+
+    The rules hand it to the training jobs as an object, not as a plain dict, on purpose: Snakemake records only
+    plain-valued params for its rerun trigger, so a changed checkpoint interval or thread count reruns nothing."""
+
+    checkpoint_every: int = 500  # optimizer steps between checkpoints (0: only on a signal)
+    keep_checkpoints: int = 1  # complete checkpoints kept while training (the best one is kept besides)
+    keep_after_success: bool = False  # keep the checkpoint directory once the final model is in place
+    torch_compile: bool = False  # torch.compile the model (GPU only)
+    threads: int = 1  # CPU threads the job was given (torch threads, dataloader workers)
+
+    @classmethod
+    def from_dict(cls, d: Mapping | None, threads: int | None = None) -> Runtime:
+        d = dict(d or {})
+        if threads is not None:
+            d["threads"] = int(threads)
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+    def with_threads(self, threads: int) -> Runtime:
+        """The settings of a job that was given ``threads`` CPU threads (Snakemake's ``threads``, capped by --cores)."""
+        return replace(self, threads=int(threads))
+
+
+@dataclass(frozen=True)
+class StudyIdentity:
+    """Which study a results tree belongs to (``study`` and ``source`` of its config); ``xstilts.study`` keeps a run
+    of one study from touching another's results."""
+
+    study: str
+    source: str
+
+    def as_dict(self) -> dict:
+        return {"study": self.study, "source": self.source}
+
+
 # ============================================================================================================
 # the plan
 # ============================================================================================================
@@ -148,6 +276,7 @@ class StudyPlan:
     config: Mapping = field(repr=False)
     synthetic: bool
     pivot: str
+    seed: int
     conditions: tuple[str, ...]
     intermediate: tuple[str, ...]
     targets: tuple[str, ...]
@@ -159,11 +288,13 @@ class StudyPlan:
 
     @classmethod
     def from_config(cls, config: Mapping) -> StudyPlan:
-        """``config`` must have passed :func:`xstilts.config.load_and_check` (schema defaults filled)."""
+        """``config`` must have passed :func:`xstilts.config.load_and_check` (schema defaults filled); the layers
+        are resolved here (a :class:`ConfigError` naming the key when they cannot be)."""
         return cls(
             config=config,
             synthetic=config["source"] == "synthetic",
             pivot=config["pivot"],
+            seed=int(config["seed"]),
             conditions=tuple(conditions(config)),
             intermediate=tuple(config["intermediate_tasks"]),
             targets=tuple(config["targets"]),
@@ -172,6 +303,10 @@ class StudyPlan:
             bucc_languages=tuple(config["retrieval"]["bucc"]["languages"]),
             layers=resolve_layers(config),
         )
+
+    @property
+    def identity(self) -> StudyIdentity:
+        return StudyIdentity(str(self.config["study"]), str(self.config["source"]))
 
     # ---------------------------------------------------------------- languages
     def target_languages(self, target: str) -> tuple[str, ...]:
@@ -211,11 +346,66 @@ class StudyPlan:
 
     def feature_sampling(self, group: str, name: str) -> dict:
         """The training subset the features hold (max_train_samples of the task's hparams, seeded)."""
-        return {"max_rows": self.hparams(group, name)["max_train_samples"], "seed": self.config["seed"]}
+        return {"max_rows": self.hparams(group, name)["max_train_samples"], "seed": self.seed}
 
     @property
     def multitask_tasks(self) -> tuple[str, ...]:
-        return tuple(multitask_tasks(self.config))
+        """The multi-task model's member tasks, as listed in the config (never implied)."""
+        return tuple(self.config["multitask"]["tasks"])
+
+    @property
+    def multitask_cap(self) -> int | None:
+        return self.config["multitask"]["cap"]
+
+    # ---------------------------------------------------------------- models and how jobs run
+    @property
+    def model_meta(self) -> dict:
+        """The base model's name and revision, recorded in every score and embedding file."""
+        return {"model": self.config["model"]["name"], "revision": self.config["model"]["revision"]}
+
+    @property
+    def runtime(self) -> Runtime:
+        """How training jobs run (an object on purpose: see :class:`Runtime`)."""
+        return Runtime.from_dict(self.config["training"])
+
+    @property
+    def train_threads(self) -> int:
+        return int(self.config["training"]["threads"])
+
+    @property
+    def eval_threads(self) -> int:
+        return int(self.config["training"]["eval_threads"])
+
+    def checkpoints_of(self, model_dir: str) -> str:
+        """A training job's checkpoint directory: beside its model directory, under the results root."""
+        return str(Path(model_dir).parent / "checkpoints")
+
+    # ---------------------------------------------------------------- the synthetic world and its base model
+    @property
+    def synthetic_world(self) -> dict:
+        """What the world generator reads (``xstilts.synthetic.WorldConfig``): sizes, languages, tasks by type."""
+        s = self.config["synthetic"]
+
+        def tasks(group: str) -> dict:  # a target that trains on an intermediate task's data gets test sets only
+            return {n: {"type": t["type"], "train": None if t.get("train_on") else t["synthetic_train"]}
+                    for n, t in self.config[group].items()}
+
+        keys = ("languages", "english_mono", "doc_sentences", "dictionary", "parallel_sentences", "tatoeba_pairs",
+                "bucc_gold", "bucc_distractor_ratio", "target_test_size", "dev_size")
+        return _settings({"seed": self.seed, **{k: s[k] for k in keys}, "bucc_languages": list(self.bucc_languages),
+                          "intermediate": tasks("intermediate_tasks"), "targets": tasks("targets")})
+
+    @property
+    def tokenizer_vocab(self) -> int:
+        return int(self.config["synthetic"]["tokenizer_vocab"])
+
+    @property
+    def pretrain_architecture(self) -> dict:
+        return _settings(self.config["synthetic"]["architecture"])
+
+    @property
+    def pretrain_hparams(self) -> dict:
+        return _settings(self.config["synthetic"]["pretrain"])
 
     # ---------------------------------------------------------------- paths
     def intermediate_split(self, task: str, split: str) -> str:
@@ -261,8 +451,9 @@ class StudyPlan:
     # ---------------------------------------------------------------- per-stage settings (exactly what jobs read)
     @property
     def embedding(self) -> dict:
-        """What an embedding job reads of ``retrieval`` (pooling, lengths, precision, storage)."""
-        return _settings(embedding_settings(self.config))
+        """What an embedding job reads of ``retrieval`` (pooling, lengths, precision, storage): a change to
+        retrieval.bucc.* or retrieval.layer reruns no embedding job."""
+        return _settings({k: self.config["retrieval"][k] for k in EMBEDDING_SETTINGS})
 
     @property
     def tatoeba_layers(self) -> list[int]:
@@ -276,17 +467,42 @@ class StudyPlan:
 
     @property
     def bucc_mining(self) -> dict:
-        return _settings(bucc_mining_settings(self.config))
+        return _settings({k: self.config["retrieval"]["bucc"][k] for k in BUCC_MINING_SETTINGS})
+
+    # morphology: the corpus and the sample size are decided here, once
+    @property
+    def morphology_corpus(self) -> str:
+        """``parallel`` (the multi-parallel corpus) or ``tatoeba`` (each language's Tatoeba pairs, the fallback)."""
+        return self.config["morphology"]["corpus"]
+
+    def morphology_corpus_of(self, lang: str) -> str:
+        return self.layout.parallel if self.morphology_corpus == "parallel" else self.layout.path("tatoeba", lang=lang)
+
+    @property
+    def morphology_auto_sample(self) -> bool:
+        """``sample_tokens: auto``: one job measures every segmented corpus and fixes the size all jobs use; else the
+        configured size is passed to each job as it is."""
+        return self.config["morphology"]["sample_tokens"] == "auto"
+
+    @property
+    def morphology_segmented(self) -> tuple[str, ...]:
+        """The study languages written with word spaces (they get word measures and set the sample size)."""
+        return tuple(l for l in self.study_languages if l not in self.config["morphology"]["unsegmented"])
 
     @property
     def morphology_sample_size(self) -> dict:
         m = self.config["morphology"]
-        return _settings({k: m[k] for k in ("corpus", "sample_tokens", "sample_fraction")})
+        return _settings({"corpus": m["corpus"], "sample_fraction": m["sample_fraction"]})
 
     @property
     def morphology_measures(self) -> dict:
         m = self.config["morphology"]
-        return _settings({k: m[k] for k in ("corpus", "sample_tokens", "repeats", "mattr_window", "unsegmented")})
+        return _settings({k: m[k] for k in ("corpus", "repeats", "mattr_window", "unsegmented")})
+
+    @property
+    def morphology_fixed_sample(self) -> int | None:
+        """The configured sample size when it is fixed (None with ``auto``: the size comes from its job's file)."""
+        return None if self.morphology_auto_sample else int(self.config["morphology"]["sample_tokens"])
 
     @property
     def morphology_table(self) -> dict:
@@ -311,3 +527,19 @@ class StudyPlan:
         return _settings({"primary": r["primary"], "outcome": r["outcome"], "controls": list(r["controls"]),
                         "target_types": {t: self.config["targets"][t]["type"] for t in self.targets},
                         "study": self.config["study"]})
+
+
+def layer_problems(config: Mapping) -> list[str]:
+    try:
+        resolve_layers(config)
+    except ConfigError as e:
+        return [str(e)]
+    return []
+
+
+def load_plan(config: dict, schema_path: str | os.PathLike = SCHEMA) -> StudyPlan:
+    """The one entry: schema defaults and validation, every cross-key check (the layers included, all problems in
+    one error naming their keys), then the plan."""
+    validate_config(config, schema_path)
+    raise_problems(semantic_problems(config) + layer_problems(config))
+    return StudyPlan.from_config(config)

@@ -34,8 +34,8 @@ from transformers import (
 )
 from transformers.modeling_outputs import MaskedLMOutput
 
-from xstilts.finetune import HParams, Runtime, finish_checkpoints, fit, prepare_outputs
 from xstilts.io import atomic_dir, atomic_write_json
+from xstilts.training import HParams, Runtime, finish_checkpoints, fit, prepare_outputs
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class MaskedOnlyMLM(XLMRobertaForMaskedLM):
 def pretrain_mlm(texts: list[str], tokenizer_dir: str, arch: dict, hp: dict, out_dir: str, metrics_path: str, seed: int, *,
                  ckpt_dir: str | Path | None = None, runtime: Runtime | None = None) -> dict:
     """Pretrain a tiny XLM-R masked LM from scratch; save it (model + tokenizer) to ``out_dir``. Checkpointed and
-    resumable like every training run (``xstilts.finetune.fit``; checkpoints beside ``out_dir`` by default)."""
+    resumable like every training run (``xstilts.training.fit``; checkpoints beside ``out_dir`` by default)."""
     from xstilts.config import schema_defaults
 
     arch = {**schema_defaults("synthetic.architecture"), **arch}  # the schema's defaults, never restated here

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xstilts.plan import layer_position
+
 # --------------------------------------------------------------------------------------------------------------
 # design helpers
 # --------------------------------------------------------------------------------------------------------------
@@ -317,10 +319,7 @@ def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, ou
         r = bad.iloc[0]
         raise ValueError(f"non-finite {outcome} for language {r['language']}, condition {r['condition']}, layer {r['layer']} "
                          f"({len(bad)} values): refusing to regress on it")
-    layers = sorted(int(v) for v in a["layer"].unique())
-    if layer not in layers:
-        raise ValueError(f"the alignment tables hold hidden_states layers {layers}, not the main layer {layer} "
-                         "(config key 'retrieval.layer'); rerun the Tatoeba embedding jobs")
+    layer_position(layer, sorted(int(v) for v in a["layer"].unique()), "the alignment tables")
     main = layer
     wide = a.pivot_table(index=["language", "layer"], columns="condition", values="value")
     if "base" not in wide:

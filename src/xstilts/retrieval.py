@@ -37,8 +37,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from xstilts.io import atomic_write_json, load_embeddings
+from xstilts.io import atomic_write_json, atomic_write_parquet, load_embeddings
+from xstilts.plan import layer_position
 
 log = logging.getLogger(__name__)
 DUPLICATES = ("all_ids", "drop")
@@ -78,16 +80,6 @@ def check_pair(x: np.ndarray, y: np.ndarray, x_name: str, y_name: str) -> None:
     check_embeddings(y, y_name)
     if x.shape[1] != y.shape[1]:
         raise RetrievalInputError(f"{x_name} has dimension {x.shape[1]} but {y_name} has {y.shape[1]}")
-
-
-def layer_position(layer: int, stored: list[int], source: str) -> int:
-    """Position of hidden_states ``layer`` (resolved by :class:`xstilts.plan.StudyPlan`) among the layers stored in
-    ``source``; an embedding file without it is an error naming both."""
-    stored = [int(s) for s in stored]
-    if layer not in stored:
-        raise ValueError(f"{source}: holds hidden_states layers {stored}, not the main layer {layer} (config key "
-                         "'retrieval.layer'); rerun its embedding job")
-    return stored.index(layer)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -301,24 +293,87 @@ def search(queries: np.ndarray, database: np.ndarray, k: int, engine: str = "fai
 # --------------------------------------------------------------------------------------------------------------
 
 
-def retrieval_accuracy(queries: np.ndarray, database: np.ndarray, use_gpu: bool | None = None) -> tuple[float, str]:
-    """Share of queries whose nearest database vector (cosine; ties: lower index) is the aligned row (gold = identity)."""
+HIT_DIRECTIONS = ("en2xx", "xx2en", "centred_en2xx", "centred_xx2en")
+# the per-sentence hits table: one row per layer x sentence, self-describing (language and condition in every row)
+HITS_COLUMNS = ("language", "condition", "layer", "sentence", *HIT_DIRECTIONS)
+
+
+def retrieval_hits(queries: np.ndarray, database: np.ndarray, use_gpu: bool | None = None) -> tuple[np.ndarray, str]:
+    """Per query: is its nearest database vector (cosine; ties: lower index) the aligned row (gold = identity)?"""
     _, idx, backend, _ = search(l2_normalize(queries), l2_normalize(database), 1, use_gpu=use_gpu)
-    return float((idx[:, 0] == np.arange(len(queries))).mean()), backend
+    return idx[:, 0] == np.arange(len(queries)), backend
+
+
+def retrieval_accuracy(queries: np.ndarray, database: np.ndarray, use_gpu: bool | None = None) -> tuple[float, str]:
+    """Share of queries whose nearest database vector is the aligned row (:func:`retrieval_hits`)."""
+    hits, backend = retrieval_hits(queries, database, use_gpu)
+    return float(hits.mean()), backend
+
+
+def check_translation_pairs(src: np.ndarray, en: np.ndarray, name: str) -> None:
+    """Finite, non-empty, same dimension and the same number of rows (aligned translation pairs)."""
+    check_pair(src, en, f"{name} (non-English side)", f"{name} (English side)")
+    if len(src) != len(en):
+        raise RetrievalInputError(f"{name}: the sides differ in length ({len(src)} non-English vs {len(en)} English "
+                                  "sentences); retrieval needs aligned translation pairs")
+
+
+def tatoeba_hits(src: np.ndarray, en: np.ndarray, use_gpu: bool | None = None, name: str = "tatoeba") -> tuple[dict, str]:
+    """Per-sentence hits of one layer, every direction: ``en2xx`` (English queries over the non-English side, the
+    XTREME/jiant headline), ``xx2en``, and both after subtracting each side's mean vector (``centred_*``, language
+    neutrality, Libovický et al. 2020). Every search runs once; accuracy is the mean of a column."""
+    check_translation_pairs(src, en, name)
+    out = {}
+    out["en2xx"], backend = retrieval_hits(en, src, use_gpu)
+    out["xx2en"], _ = retrieval_hits(src, en, use_gpu)
+    sc, ec = src - src.mean(0), en - en.mean(0)
+    out["centred_en2xx"], _ = retrieval_hits(ec, sc, use_gpu)
+    out["centred_xx2en"], _ = retrieval_hits(sc, ec, use_gpu)
+    return out, backend
+
+
+def scores_from_hits(hits: dict, backend: str | None = None) -> dict:
+    """Accuracy@1 both ways (en→xx the headline), their mean and the chance level 1/N, from one layer's hits."""
+    n = len(hits["en2xx"])
+    en2xx, xx2en = float(np.mean(hits["en2xx"])), float(np.mean(hits["xx2en"]))
+    return {"acc_en2xx": en2xx, "acc_xx2en": xx2en, "acc_mean": (en2xx + xx2en) / 2, "headline": "acc_en2xx", "n": n,
+            "chance": 1.0 / n, "backend": backend, "ties": TIE_RULE}
 
 
 def tatoeba_scores(src: np.ndarray, en: np.ndarray, use_gpu: bool | None = None, name: str = "tatoeba") -> dict:
     """Accuracy@1 en→xx -- the headline, as XTREME and jiant compute it: index the non-English side, query with
     English -- and xx→en (stored), with chance = 1/N.  ``name`` (file / language / layer) is used in errors."""
-    check_pair(src, en, f"{name} (non-English side)", f"{name} (English side)")
-    if len(src) != len(en):
-        raise RetrievalInputError(f"{name}: the sides differ in length ({len(src)} non-English vs {len(en)} English "
-                                  "sentences); Tatoeba needs aligned translation pairs")
-    en2xx, backend = retrieval_accuracy(en, src, use_gpu)
-    xx2en, _ = retrieval_accuracy(src, en, use_gpu)
-    n = len(src)
-    return {"acc_en2xx": en2xx, "acc_xx2en": xx2en, "acc_mean": (en2xx + xx2en) / 2, "headline": "acc_en2xx",
-            "n": n, "chance": 1.0 / n, "backend": backend, "ties": TIE_RULE}
+    hits, backend = tatoeba_hits(src, en, use_gpu, name)
+    return scores_from_hits(hits, backend)
+
+
+def hits_table(arrays: dict, layers: list[int], language: str, condition: str, name: str,
+               use_gpu: bool | None = None) -> tuple[pd.DataFrame, str]:
+    """The per-sentence hits of every stored layer (``arrays``: src, en of shape layers x sentences x dim; ``name``,
+    the embeddings file, is named in errors with the language, condition and layer)."""
+    frames, backend = [], None
+    for li, layer in enumerate(layers):
+        where = f"{name} (language {language}, condition {condition}, layer {layer})"
+        hits, backend = tatoeba_hits(arrays["src"][li], arrays["en"][li], use_gpu, name=where)
+        n = len(hits["en2xx"])
+        frames.append(pd.DataFrame({"language": language, "condition": condition, "layer": np.full(n, int(layer), dtype=np.int16), "sentence": np.arange(n, dtype=np.int32),
+                                    **{d: np.asarray(hits[d], dtype=bool) for d in HIT_DIRECTIONS}}))
+    return pd.concat(frames, ignore_index=True), backend
+
+
+def read_hits(path: str, layer: int | None = None) -> pd.DataFrame:
+    """A hits table (:data:`HITS_COLUMNS`), or its rows of one ``hidden_states`` layer (an error naming the file and
+    ``retrieval.layer`` when it does not hold that layer)."""
+    df = pd.read_parquet(path)
+    missing = [c for c in HITS_COLUMNS if c not in df.columns]
+    if missing:
+        raise RetrievalInputError(f"{path}: not a hits table (lacks {missing}); rerun its Tatoeba job")
+    if df.empty:
+        raise RetrievalInputError(f"{path}: no hits (empty table)")
+    if layer is None:
+        return df
+    layer_position(layer, sorted(df["layer"].unique().tolist()), path)
+    return df[df["layer"] == layer].sort_values("sentence").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -507,14 +562,18 @@ def bucc_evaluate(dev_cands: dict, dev_gold: set, test_cands: dict, test_gold: s
             "warnings": notes}
 
 
-def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: str) -> dict:
-    """Score one language × condition at hidden_states ``layer`` from its stored Tatoeba embeddings; write JSON."""
+def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dict[str, str]) -> dict:
+    """One language × condition: every search of its stored Tatoeba embeddings runs here, once -- the per-sentence
+    hits of every stored layer and direction go to ``out["hits"]`` (read by the alignment measures and the findings'
+    bootstrap), the accuracy at hidden_states ``layer`` (the main layer) to ``out["score"]`` (JSON)."""
     arrays, layers, meta = load_embeddings(embeddings)
-    li = layer_position(layer, layers, embeddings)
-    scores = tatoeba_scores(arrays["src"][li], arrays["en"][li], use_gpu=False,
-                            name=f"{embeddings} (language {lang}, layer {layer})")
+    layer_position(layer, layers, embeddings)
+    hits, backend = hits_table(arrays, layers, lang, condition, embeddings, use_gpu=False)
+    main = hits[hits["layer"] == layer]
+    scores = scores_from_hits({d: main[d].to_numpy() for d in HIT_DIRECTIONS}, backend)
     scores.update(language=lang, condition=condition, layer=layer, embedding_meta=meta)
-    atomic_write_json(scores, out)
+    atomic_write_parquet(hits, out["hits"])
+    atomic_write_json(scores, out["score"])
     return scores
 
 

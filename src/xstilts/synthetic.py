@@ -35,12 +35,12 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from xstilts import contracts
 from xstilts.io import atomic_write_parquet, atomic_write_text
+from xstilts.plan import LAYOUT, Layout
 
 # --------------------------------------------------------------------------------------------------------------
 # The base grammar
@@ -547,9 +547,9 @@ def word_lists(lang: Language, entries: int, per_row: int, seed: str) -> list[st
     return [word_lists_line(lang, words[i : i + per_row]) for i in range(0, len(words), per_row)]
 
 
-def generate_world(cfg: WorldConfig, out: Path) -> None:
-    """Write every dataset of the embedded world under ``out`` (canonical schema, parquet)."""
-    out = Path(out)
+def generate_world(cfg: WorldConfig, layout: Layout = LAYOUT) -> None:
+    """Write every dataset of the embedded world where ``layout`` puts it (canonical schema, parquet): the same
+    paths as the real sources' converters write, so every later stage reads one layout."""
     en = _english()
     langs = {s.code: Language(s, cfg.seed) for s in cfg.languages}
     all_langs = {"en": en, **langs}
@@ -569,14 +569,14 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
                 texts.append(_tlm_text(text_of(lang.render(f)), text_of(en.render(f))))
         if code != "en":
             texts += word_lists(lang, cfg.dictionary["entries"], cfg.dictionary["per_row"], f"{cfg.seed}-dictionary-{code}")
-        contracts.write("mono", pd.DataFrame({"text": texts}), out / "mono" / f"{code}.parquet")
+        contracts.write("mono", pd.DataFrame({"text": texts}), layout.path("mono", lang=code))
 
     # multi-parallel corpus (morphology measures): one column per language
     rng = random.Random(f"{cfg.seed}-parallel")
     frames = [sample_frame(rng) for _ in range(cfg.parallel_sentences)]
     parallel = pd.DataFrame({c: [text_of(l.render(f)) for f in frames] for c, l in all_langs.items()})
-    contracts.parallel_columns(parallel, list(all_langs), str(out / "parallel.parquet"))
-    atomic_write_parquet(parallel, out / "parallel.parquet")
+    contracts.parallel_columns(parallel, list(all_langs), layout.parallel)
+    atomic_write_parquet(parallel, layout.parallel)
 
     # Tatoeba-like pairs (google/xtreme schema): distinct frames per language, as in the real data
     for code, lang in langs.items():
@@ -584,7 +584,7 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
         fr = [sample_frame(rng) for _ in range(cfg.tatoeba_pairs)]
         df = pd.DataFrame({"source_sentence": [text_of(lang.render(f)) for f in fr], "target_sentence": [text_of(en.render(f)) for f in fr],
                            "source_lang": code, "target_lang": "en"})
-        contracts.write("tatoeba", df, out / "tatoeba" / f"{code}.parquet")
+        contracts.write("tatoeba", df, layout.path("tatoeba", lang=code))
 
     # BUCC-like comparable corpora with distractors and gold pairs; sample (dev) and training (test) splits
     for code in cfg.bucc_languages:
@@ -605,29 +605,29 @@ def generate_world(cfg: WorldConfig, out: Path) -> None:
                  "side": [code] * len(xi) + ["en"] * len(ei)}
             )
             gold = pd.DataFrame({"src_id": [x_ids[i] for i in range(n_gold)], "en_id": [e_ids[i] for i in range(n_gold)]})
-            contracts.write("bucc_sentences", sents, out / "bucc" / f"{code}.{split}.parquet")
-            contracts.write("bucc_gold", gold, out / "bucc" / f"{code}.{split}.gold.parquet")
+            contracts.write("bucc_sentences", sents, layout.path("bucc", lang=code, split=split))
+            contracts.write("bucc_gold", gold, layout.path("bucc_gold", lang=code, split=split))
 
     # English intermediate tasks (train/validation), labels from the generator
     for task, spec in cfg.intermediate.items():
         for split, n in (("train", spec["train"]), ("validation", cfg.dev_size)):
             rng = random.Random(f"{cfg.seed}-inter-{task}-{split}")
-            contracts.write(spec["type"], _task_frame(spec["type"], en, rng, n), out / "intermediate" / task / f"{split}.parquet")
+            contracts.write(spec["type"], _task_frame(spec["type"], en, rng, n), layout.path("intermediate_split", task=task, split=split))
 
     # target tasks: English train/validation, per-language test
     for target, spec in cfg.targets.items():
         for split, n in (("train", spec["train"]), ("validation", cfg.dev_size)) if spec["train"] else ():
             rng = random.Random(f"{cfg.seed}-target-{target}-{split}")
-            contracts.write(spec["type"], _task_frame(spec["type"], en, rng, n), out / "target" / target / f"{split}.parquet")
+            contracts.write(spec["type"], _task_frame(spec["type"], en, rng, n), layout.path("target_split", target=target, split=split))
         for code, lang in all_langs.items():
             rng = random.Random(f"{cfg.seed}-target-{target}-test")  # same frames in every language
             contracts.write(spec["type"], _task_frame(spec["type"], lang, rng, cfg.target_test_size),
-                            out / "target" / target / "test" / f"{code}.parquet")
+                            layout.path("target_test", target=target, lang=code))
 
     tables = wals_cldf(cfg)
     for name, df in tables.items():
-        contracts.write(f"wals_{name}", df, out / "wals" / f"{name}.csv")
-    atomic_write_text(language_table(cfg).to_csv(index=False), out / "languages.csv")
+        contracts.write(f"wals_{name}", df, layout.path("wals", table=name))
+    atomic_write_text(language_table(cfg).to_csv(index=False), layout.synthetic_languages)
 
 
 def _task_frame(kind: str, lang: Language, rng: random.Random, n: int) -> pd.DataFrame:

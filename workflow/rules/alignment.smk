@@ -1,9 +1,11 @@
-# Stage 7: alignment measures per language × condition × layer on the Tatoeba translation pairs.
+# Stage 7: alignment measures per language × condition × layer on the Tatoeba translation pairs (retrieval from the
+# tatoeba job's hits; CKA and the cosine gap from the embeddings).
 
 
 rule alignment:
     input:
         embeddings=LAYOUT.tatoeba_embeddings,
+        hits=LAYOUT.tatoeba_hits,
     output:
         LAYOUT.alignment,
     log:

@@ -1,14 +1,24 @@
 # Python helpers only (no rules): config validation, the study plan, wildcard constraints and input functions.
 # Everything derived from the config is resolved once in xstilts.plan.StudyPlan (layers, languages, task specs,
 # per-stage settings, the path templates in LAYOUT); this file only adapts it to Snakemake.
+import os
 import re
 from pathlib import Path
 
-from xstilts.config import load_and_check
-from xstilts.plan import LAYOUT, StudyPlan
+from xstilts.plan import LAYOUT, load_plan
+from xstilts.study import check_results, claim_results
 
-load_and_check(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
-PLAN = StudyPlan.from_config(config)
+PLAN = load_plan(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+# results/ of another study (a forgotten --configfile) stops the run here, before Snakemake schedules or deletes anything
+check_results(PLAN.identity)
+
+
+def claim_study_results():
+    """Stamp results/ with this run's study before its first job (the Snakefile's onstart)."""
+    rel = lambda p: os.path.relpath(p) if not os.path.relpath(p).startswith("..") else str(p)
+    configfiles = [rel(p) for p in workflow.overwrite_configfiles] or ["config/config.yaml"]
+    claim_results(PLAN.identity, configfiles)
+
 
 SYNTHETIC = PLAN.synthetic
 CONDITIONS = list(PLAN.conditions)
@@ -90,27 +100,7 @@ def source_lock_input():
 
 
 def synthetic_world_params():
-    s = config["synthetic"]
-    # a target that trains on an intermediate task's data gets test sets only (train: None)
-    tasks = lambda group: {
-        n: {"type": t["type"], "train": None if t.get("train_on") else t["synthetic_train"]} for n, t in config[group].items()
-    }
-    return {
-        "seed": config["seed"],
-        "languages": s["languages"],
-        "english_mono": s["english_mono"],
-        "doc_sentences": s["doc_sentences"],
-        "dictionary": s["dictionary"],
-        "parallel_sentences": s["parallel_sentences"],
-        "tatoeba_pairs": s["tatoeba_pairs"],
-        "bucc_languages": BUCC_LANGS,
-        "bucc_gold": s["bucc_gold"],
-        "bucc_distractor_ratio": s["bucc_distractor_ratio"],
-        "intermediate": tasks("intermediate_tasks"),
-        "targets": tasks("targets"),
-        "target_test_size": s["target_test_size"],
-        "dev_size": s["dev_size"],
-    }
+    return PLAN.synthetic_world
 
 
 def language_table():
@@ -176,8 +166,8 @@ def get_feature_sampling(group):
 
 
 def get_checkpoint_dir(output_dir):
-    """A training job's checkpoint directory: beside its model directory, under results/."""
-    return str(Path(output_dir).parent / "checkpoints")
+    """A training job's checkpoint directory: beside its model directory, under the results root."""
+    return PLAN.checkpoints_of(output_dir)
 
 
 # ---------------------------------------------------------------- evaluation, embeddings, retrieval
@@ -191,11 +181,11 @@ def get_target_tests_for(target):
 
 
 def get_evaluation_meta(target):
-    return {"target": target, "model": config["model"]["name"], "revision": config["model"]["revision"]}
+    return {"target": target, **PLAN.model_meta}
 
 
 def get_embedding_meta(wildcards):
-    return {"condition": wildcards.condition, "model": config["model"]["name"], "revision": config["model"]["revision"]}
+    return {"condition": wildcards.condition, **PLAN.model_meta}
 
 
 def get_tatoeba_data(wildcards):
@@ -217,27 +207,22 @@ def get_bucc_split_inputs(wildcards):
 
 
 # ---------------------------------------------------------------- morphology
-def morphology_corpus_of(lang):
-    """The multi-parallel corpus, or (fallback) the language's Tatoeba pairs."""
-    if config["morphology"]["corpus"] == "parallel":
-        return LAYOUT.parallel
-    return LAYOUT.path("tatoeba", lang=lang)
-
-
-MORPHOLOGY_AUTO_SAMPLE = config["morphology"]["sample_tokens"] == "auto"
-
-
 def get_morphology_measures_input(wildcards):
     """The language's corpus and the tokenizer; with sample_tokens 'auto' also the size every language supports."""
-    out = {"corpus": morphology_corpus_of(wildcards.lang), "tokenizer": BASE_MODEL}
-    if MORPHOLOGY_AUTO_SAMPLE:
-        out["sample_size"] = rules.morphology_sample_size.output[0]
+    out = {"corpus": PLAN.morphology_corpus_of(wildcards.lang), "tokenizer": BASE_MODEL}
+    if PLAN.morphology_auto_sample:
+        out["sample_size"] = LAYOUT.morphology_sample_size
     return out
+
+
+def get_morphology_sample_size(wildcards, input):
+    """The size the plan fixed (sample_tokens: an integer), or with 'auto' the file of the job that sized it."""
+    return input.sample_size if PLAN.morphology_auto_sample else PLAN.morphology_fixed_sample
 
 
 def morphology_segmented_corpora():
     """Each segmented study language's corpus (the languages that get word measures and set the sample size)."""
-    return {l: morphology_corpus_of(l) for l in STUDY_LANGS if l not in config["morphology"]["unsegmented"]}
+    return {l: PLAN.morphology_corpus_of(l) for l in PLAN.morphology_segmented}
 
 
 # ---------------------------------------------------------------- aggregation inputs
@@ -255,6 +240,10 @@ def all_bucc_scores():
 
 def all_alignment():
     return PLAN.every("alignment", langs=TATOEBA_LANGS)
+
+
+def all_tatoeba_hits():
+    return PLAN.every("tatoeba_hits", langs=TATOEBA_LANGS)
 
 
 def regression_outputs():

@@ -11,6 +11,7 @@ if SYNTHETIC:
             conda_env("stats")
         params:
             world=synthetic_world_params(),
+            root=lambda w, output: LAYOUT.root_of("synthetic_languages", output.languages),
         message:
             "Generating the synthetic world (languages with known morphology, all task data)"
         script:

@@ -15,7 +15,7 @@ for _target in TARGETS:
             f"logs/evaluate/{_target}/{{condition}}.log",
         conda:
             conda_env("torch")
-        threads: config["training"]["eval_threads"]
+        threads: PLAN.eval_threads
         resources:
             gpu=1,
         params:

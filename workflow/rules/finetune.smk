@@ -1,9 +1,7 @@
 # Stage 3: training features (tokenised once per task), English intermediate fine-tunes (+ the multi-task model) and
 # target-task fine-tunes. Training jobs checkpoint into <job>/checkpoints under results/ and resume from there when
-# rerun (xstilts.finetune); they read training.* (checkpoint interval, retention, torch.compile) from the config
-# directly because those settings change no result.
-
-TRAIN_THREADS = config["training"]["threads"]  # torch threads, dataloader workers; capped by --cores
+# rerun (xstilts.training); training.* (checkpoint interval, retention, torch.compile) reaches them as the plan's
+# Runtime object, which Snakemake does not record: those settings change no result, so a change reruns nothing.
 
 
 rule featurize_intermediate:
@@ -62,13 +60,14 @@ rule finetune_intermediate:
         "benchmarks/finetune/intermediate/{task}.tsv"
     conda:
         conda_env("torch")
-    threads: TRAIN_THREADS
+    threads: PLAN.train_threads
     resources:
         gpu=1,
     params:
         hp=get_intermediate_hparams,
-        seed=config["seed"],
+        seed=PLAN.seed,
         checkpoints=lambda w, output: get_checkpoint_dir(output.model),
+        runtime=PLAN.runtime,
     message:
         "Intermediate fine-tuning on {wildcards.task}"
     script:
@@ -88,16 +87,17 @@ rule finetune_multitask:
         "benchmarks/finetune/multitask.tsv"
     conda:
         conda_env("torch")
-    threads: TRAIN_THREADS
+    threads: PLAN.train_threads
     resources:
         gpu=1,
     params:
         tasks=list(PLAN.multitask_tasks),
         valid=get_multitask_valid,
         hp=PLAN.hparams("multitask"),
-        cap=config["multitask"]["cap"],
-        seed=config["seed"],
+        cap=PLAN.multitask_cap,
+        seed=PLAN.seed,
         checkpoints=lambda w, output: get_checkpoint_dir(output.model),
+        runtime=PLAN.runtime,
     message:
         "Multi-task intermediate fine-tuning on {params.tasks}"
     script:
@@ -118,13 +118,14 @@ rule finetune_target:
         "benchmarks/finetune/target/{target}/{condition}.tsv"
     conda:
         conda_env("torch")
-    threads: TRAIN_THREADS
+    threads: PLAN.train_threads
     resources:
         gpu=1,
     params:
         hp=get_target_hparams,
-        seed=config["seed"],
+        seed=PLAN.seed,
         checkpoints=lambda w, output: get_checkpoint_dir(output.model),
+        runtime=PLAN.runtime,
     message:
         "Target fine-tuning {wildcards.target} from the {wildcards.condition} encoder"
     script:

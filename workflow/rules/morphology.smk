@@ -1,13 +1,13 @@
 # Stage 8: per-language morphological complexity, then the table with WALS values and the PC1 composite.
 
 
-if MORPHOLOGY_AUTO_SAMPLE:
+if PLAN.morphology_auto_sample:
 
     rule morphology_sample_size:
         input:
             **morphology_segmented_corpora(),
         output:
-            "results/morphology/sample_size.json",
+            LAYOUT.morphology_sample_size,
         log:
             "logs/morphology/sample_size.log",
         conda:
@@ -32,8 +32,9 @@ rule morphology_measures:
         conda_env("stats")
     params:
         settings=PLAN.morphology_measures,
+        sample_size=get_morphology_sample_size,
         pivot=PIVOT,
-        seed=config["seed"],
+        seed=PLAN.seed,
     message:
         "Morphology measures for {wildcards.lang}"
     script:
@@ -47,8 +48,8 @@ rule morphology_table:
         wals_values=PLAN.wals_files()["values"],
         wals_languages=PLAN.wals_files()["languages"],
     output:
-        table="results/morphology/table.csv",
-        info="results/morphology/composite.json",
+        table=LAYOUT.morphology_table,
+        info=LAYOUT.morphology_composite,
     log:
         "logs/morphology/table.log",
     conda:

@@ -12,7 +12,7 @@ if SYNTHETIC:
         conda:
             conda_env("torch")
         params:
-            vocab=config["synthetic"]["tokenizer_vocab"],
+            vocab=PLAN.tokenizer_vocab,
         message:
             "Training the demo tokenizer"
         script:
@@ -24,21 +24,22 @@ if SYNTHETIC:
             tokenizer=rules.train_tokenizer.output[0],
         output:
             model=directory(BASE_MODEL),
-            metrics="results/pretrain/metrics.json",
+            metrics=LAYOUT.pretrain_metrics,
         log:
             "logs/pretrain/pretrain_mlm.log",
         benchmark:
             "benchmarks/pretrain/pretrain_mlm.tsv"
         conda:
             conda_env("torch")
-        threads: config["training"]["threads"]
+        threads: PLAN.train_threads
         resources:
             gpu=1,
         params:
-            arch=config["synthetic"]["architecture"],
-            hp=config["synthetic"]["pretrain"],
-            seed=config["seed"],
-            checkpoints="results/pretrain/checkpoints",
+            arch=PLAN.pretrain_architecture,
+            hp=PLAN.pretrain_hparams,
+            seed=PLAN.seed,
+            checkpoints=LAYOUT.pretrain_checkpoints,
+            runtime=PLAN.runtime,
         message:
             "Pretraining the tiny XLM-R masked LM"
         script:

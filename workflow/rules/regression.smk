@@ -8,28 +8,28 @@ rule regression:
         languages=language_table(),
     output:
         **regression_outputs(),
-        cells="results/regression/cells.csv",
-        layers="results/regression/layer_delta.csv",
+        cells=LAYOUT.regression_cells,
+        layers=LAYOUT.regression_layers,
         per_layer=report(
-            "results/regression/per_layer.csv",
+            LAYOUT.regression_per_layer,
             caption="../report/regression_per_layer.rst",
             category="Tables",
             subcategory="Regression",
         ),
         pooled=report(
-            "results/regression/pooled.csv",
+            LAYOUT.regression_pooled,
             caption="../report/regression_pooled.rst",
             category="Tables",
             subcategory="Regression",
         ),
         low_resource=report(
-            "results/regression/low_resource.csv",
+            LAYOUT.regression_low_resource,
             caption="../report/regression_low_resource.rst",
             category="Tables",
             subcategory="Regression",
         ),
         diagnostics=report(
-            "results/regression/diagnostics.csv",
+            LAYOUT.regression_diagnostics,
             caption="../report/regression_diagnostics.rst",
             category="Tables",
             subcategory="Regression",
@@ -44,7 +44,7 @@ rule regression:
         settings=PLAN.regression,
         layer=PLAN.layers.main,
         pivot=PIVOT,
-        seed=config["seed"],
+        seed=PLAN.seed,
     message:
         "Regression of alignment change on morphology"
     script:

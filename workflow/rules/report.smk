@@ -3,7 +3,7 @@
 
 rule findings:
     input:
-        embeddings=PLAN.every("tatoeba_embeddings", langs=TATOEBA_LANGS),
+        hits=all_tatoeba_hits(),
         base_alignment=PLAN.every("alignment", langs=TATOEBA_LANGS, conditions=["base"]),
         bucc=PLAN.every("bucc_score", langs=BUCC_LANGS, conditions=["base"]),
         languages=language_table(),
@@ -25,10 +25,9 @@ rule findings:
     conda:
         conda_env("stats")
     params:
-        cells=[[c, l] for c in CONDITIONS for l in TATOEBA_LANGS],
         layer=PLAN.layers.main,
         settings=PLAN.findings,
-        seed=config["seed"],
+        seed=PLAN.seed,
     message:
         "Δ alignment with bootstrap CIs and the summary's opening paragraph"
     script:

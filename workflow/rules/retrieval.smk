@@ -1,11 +1,14 @@
 # Stage 6: retrieval scores per language × condition (Tatoeba accuracy@1 en→xx headline + xx→en; BUCC mining F1).
+# Every Tatoeba search runs once, in the tatoeba job: its per-sentence hits (every stored layer, both directions,
+# plain and mean-centred) are read by the alignment measures and the findings' bootstrap.
 
 
 rule tatoeba:
     input:
         embeddings=LAYOUT.tatoeba_embeddings,
     output:
-        LAYOUT.tatoeba_score,
+        score=LAYOUT.tatoeba_score,
+        hits=LAYOUT.tatoeba_hits,
     log:
         "logs/retrieval/tatoeba/{condition}/{lang}.log",
     conda:

@@ -6,4 +6,4 @@ log = to_file(snakemake.log[0])
 inp = dict(snakemake.input.items())
 log.info("%s", measures_job(corpus=inp["corpus"], tokenizer=inp["tokenizer"], lang=snakemake.wildcards.lang,
                             settings=dict(snakemake.params.settings), pivot=snakemake.params.pivot, seed=snakemake.params.seed,
-                            out=snakemake.output[0], sample_size=inp.get("sample_size")))
+                            out=snakemake.output[0], sample_size=snakemake.params.sample_size))
