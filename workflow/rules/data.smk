@@ -17,10 +17,11 @@ if SYNTHETIC:
             "../scripts/data_synthesize.py"
 
 else:
-    # Real sources (xstilts.sources). Three steps: check_sources (pins, tokens, user paths; fails naming the config
-    # key before anything else runs) -> download_source, one local job per source (`snakemake download` fetches all)
-    # -> offline conversions to the canonical tables (they wait for the whole download stage, so a failed download
-    # stops the run before any training job).
+    # Real sources (xstilts.sources). Three steps: check_sources (pins, checksums, tokens, user paths; fails naming the
+    # config key before anything else runs) -> one local download job per source, the base model's included, each
+    # only after that check passed (`snakemake download` fetches all; each verifies what it fetched) -> offline
+    # conversions to the canonical tables (they wait for the whole download stage, so a failed download stops the run
+    # before any training job).
 
     localrules:
         check_sources,
@@ -32,31 +33,30 @@ else:
         input:
             **source_lock_input(),
         output:
-            f"{RAW}/preflight.json",
+            PREFLIGHT,
         log:
             "logs/data/check_sources.log",
         conda:
             conda_env("stats")
         params:
-            sources=SOURCES,
+            jobs=dict(SOURCES),
         message:
-            "Checking every real-data source (pins, tokens, user-supplied paths)"
+            "Checking every real-data source (pins, checksums, tokens, user-supplied paths)"
         script:
             "../scripts/data_check_sources.py"
 
     rule download_source:
         input:
-            preflight=rules.check_sources.output[0],
+            # ancient: a re-run check (a new lock entry) reruns only the downloads whose own job changed
+            preflight=ancient(rules.check_sources.output[0]),
         output:
-            directory(f"{RAW}/{{source}}"),
+            directory(SOURCES.path("{source}")),
         log:
             "logs/data/download/{source}.log",
-        retries: 2
         conda:
             conda_env("stats")
         params:
-            spec=lambda w: SOURCES[w.source],
-            key=lambda w: w.source,
+            job=source_job,
         message:
             "Downloading source {wildcards.source}"
         script:
@@ -64,10 +64,10 @@ else:
 
     rule download:
         input:
-            sources=[raw_dir(k) for k in SOURCES if k != "model"],
+            sources=downloaded_sources(),
             model=BASE_MODEL,
         output:
-            f"{RAW}/download.json",
+            DOWNLOAD_SUMMARY,
         log:
             "logs/data/download.log",
         conda:
@@ -84,7 +84,7 @@ else:
                 f"convert_intermediate_{_task}"
             input:
                 done=rules.download.output[0],
-                raw=[raw_dir(k) for k in task_sources(config, "intermediate_tasks", _task)],
+                raw=SOURCES.task_paths("intermediate_tasks", _task),
             output:
                 **intermediate_convert_outputs(_task),
             log:
@@ -92,8 +92,9 @@ else:
             conda:
                 conda_env("stats")
             params:
-                sources=[SOURCES[k] for k in task_sources(config, "intermediate_tasks", _task)],
+                sources=SOURCES.task_specs("intermediate_tasks", _task),
                 task=PLAN.task_spec("intermediate_tasks", _task),
+                language_table=SOURCES.language_table,
             message:
                 f"Converting intermediate task {_task}"
             script:
@@ -106,7 +107,7 @@ else:
                 f"convert_target_{_target}"
             input:
                 done=rules.download.output[0],
-                raw=[raw_dir(k) for k in task_sources(config, "targets", _target)],
+                raw=SOURCES.task_paths("targets", _target),
             output:
                 **target_download_outputs(_target),
             log:
@@ -114,9 +115,9 @@ else:
             conda:
                 conda_env("stats")
             params:
-                sources=[SOURCES[k] for k in task_sources(config, "targets", _target)],
+                sources=SOURCES.task_specs("targets", _target),
                 task=PLAN.task_spec("targets", _target),
-                language_table=config["language_table"],
+                language_table=SOURCES.language_table,
             message:
                 f"Converting target task {_target}"
             script:
@@ -125,7 +126,7 @@ else:
     rule convert_tatoeba:
         input:
             done=rules.download.output[0],
-            raw=raw_dir("retrieval.tatoeba.hub"),
+            raw=SOURCES.path("retrieval.tatoeba.hub"),
         output:
             LAYOUT.tatoeba,
         log:
@@ -133,8 +134,8 @@ else:
         conda:
             conda_env("stats")
         params:
-            source=SOURCES["retrieval.tatoeba.hub"],
-            language_table=config["language_table"],
+            source=SOURCES.spec("retrieval.tatoeba.hub"),
+            language_table=SOURCES.language_table,
             pivot=PIVOT,
         message:
             "Converting Tatoeba {wildcards.lang}"
@@ -144,7 +145,7 @@ else:
     rule convert_bucc:
         input:
             done=rules.download.output[0],
-            raw=raw_dir("retrieval.bucc.hub"),
+            raw=SOURCES.path("retrieval.bucc.hub"),
         output:
             sentences=LAYOUT.bucc,
             gold=LAYOUT.bucc_gold,
@@ -153,7 +154,7 @@ else:
         conda:
             conda_env("stats")
         params:
-            source=SOURCES["retrieval.bucc.hub"],
+            source=SOURCES.spec("retrieval.bucc.hub"),
             pivot=PIVOT,
         message:
             "Converting BUCC 2018 {wildcards.lang} {wildcards.split}"
@@ -165,7 +166,7 @@ else:
         rule convert_parallel:
             input:
                 done=rules.download.output[0],
-                raw=raw_dir("morphology.flores"),
+                raw=SOURCES.path("morphology.flores"),
             output:
                 LAYOUT.parallel,
             log:
@@ -173,9 +174,9 @@ else:
             conda:
                 conda_env("stats")
             params:
-                source=SOURCES["morphology.flores"],
+                source=SOURCES.spec("morphology.flores"),
                 languages=[*STUDY_LANGS, PIVOT],
-                language_table=config["language_table"],
+                language_table=SOURCES.language_table,
             message:
                 "Converting the multi-parallel corpus (FLORES+ devtest)"
             script:
@@ -184,7 +185,7 @@ else:
     rule convert_wals:
         input:
             done=rules.download.output[0],
-            raw=raw_dir("morphology.wals"),
+            raw=SOURCES.path("morphology.wals"),
         output:
             **PLAN.wals_files(),
         log:
@@ -192,7 +193,7 @@ else:
         conda:
             conda_env("stats")
         params:
-            expected_values=SOURCES["morphology.wals"].get("rows", {}).get("values"),
+            expected_values=SOURCES.expected_rows("morphology.wals", "values"),
         message:
             "Converting the WALS CLDF release"
         script:
