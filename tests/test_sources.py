@@ -740,8 +740,13 @@ def test_a_failing_check_starts_no_download_at_all(tmp_path):
     assert rc != 0
     assert "config key 'morphology.flores'" in out and "HF_TOKEN" in out
     assert "config key 'intermediate_tasks.ccg.hub.path' is empty" in out
-    assert "localrule check_sources:" in out
-    assert "localrule download_source:" not in out
-    assert "localrule download_base_model:" not in out
+    assert "Error in rule check_sources:" in out
+    assert "Downloading source" not in out  # the download jobs' messages
+    assert "Downloading the pinned base model" not in out
+    log = (tmp_path / "logs/data/check_sources.log").read_text()
+    assert "config key 'model.revision'" in log  # the check job itself stopped, naming the keys
+    assert "config key 'intermediate_tasks.ccg.hub.path' is empty" in log
     assert not (tmp_path / "results" / "raw" / "preflight.json").exists()
+    raw = tmp_path / "results" / "raw"
+    assert not raw.exists() or not any(raw.iterdir())
     assert not (tmp_path / "results" / "models").exists()
