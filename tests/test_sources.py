@@ -263,6 +263,24 @@ def test_downloads_keep_exactly_the_requested_configs(study, tmp_path):
     assert all(c["revision"] == XTREME_PIN for c in calls)
 
 
+def test_tatoeba_from_google_xtreme_is_the_alternative_source(study, tmp_path):
+    """retrieval.tatoeba.hub may read google/xtreme's tatoeba.<iso3> configs instead of LASER's files (format
+    xtreme_tatoeba): its validation split, trailing newlines stripped."""
+    config = copy.deepcopy(study.config)
+    config["retrieval"]["tatoeba"]["hub"] = {"id": "google/xtreme", "revision": XTREME_PIN, "format": "xtreme_tatoeba",
+                                             "config": "tatoeba.{iso639_3}", "splits": {"test": "validation"}}
+    config["retrieval"]["tatoeba"]["languages"] = ["ka", "sw"]
+    table = pd.read_csv(config["language_table"], keep_default_na=False, dtype=str)
+    table.loc[table["iso639_1"].isin(["ka", "sw"]), "tatoeba_pairs"] = "2"
+    config["language_table"] = str(tmp_path / "languages.csv")
+    table.to_csv(config["language_table"], index=False)
+    job = S.SourcePlan.from_config(config, warn=False)["retrieval.tatoeba.hub"]
+    assert [(r["config"], r["split"]) for r in job["requests"]] == [("tatoeba.kat", "validation"), ("tatoeba.swh", "validation")]
+    S.download(job, tmp_path / "raw")
+    S.convert_tatoeba(job["spec"], tmp_path / "raw", "ka", tmp_path / "ka.parquet", config["language_table"])
+    assert pd.read_parquet(tmp_path / "ka.parquet").iloc[0].tolist() == ["kat one.", "One.", "ka", "en"]
+
+
 # ------------------------------------------------------------------------------------------------ the old failures, reproduced
 
 

@@ -249,8 +249,10 @@ def read_tatoeba_laser(raw: str | Path, src: dict, v: dict) -> tuple[list[str], 
 
 
 def read_tatoeba_xtreme(raw: str | Path, src: dict, v: dict) -> tuple[list[str], list[str]]:
-    """google/xtreme ``tatoeba.<iso3>`` (validation split); its trailing newlines are stripped by the contract."""
-    ds = load_split(raw, src, expand(src.get("config") or "tatoeba.{iso639_3}", v, "retrieval.tatoeba.hub.config"),
+    """google/xtreme ``tatoeba.<iso3>`` (its validation split); its trailing newlines are stripped by the contract."""
+    if not src.get("config"):
+        raise SourceError("config key 'retrieval.tatoeba.hub.config': empty; google/xtreme names it tatoeba.{iso639_3}")
+    ds = load_split(raw, src, expand(src["config"], v, "retrieval.tatoeba.hub.config"),
                     (src.get("splits") or {}).get("test") or "validation")
     return list(ds["source_sentence"]), list(ds["target_sentence"])
 
