@@ -24,22 +24,11 @@ import yaml
 import upstream as U
 from xstilts import contracts
 from xstilts import sources as S
-from xstilts.config import load_and_check
-from xstilts.sources import network
 
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
-XTREME_PIN = "21f88c0ff5bf413a83c854eb00050e75d245161f"
-LASER_PIN = "74bc6ae7ffb7cba670fe0f428d0ede9f666fb821"
-WALS_PIN = "3a9efd69074e1ced1da69e31b9aebfd55006eb70"
-HAVE_REAL = (U.REAL / "tatoeba").is_dir() and (U.REAL / "wals-cldf").is_dir()
-NEEDS_REAL = pytest.mark.skipif(not HAVE_REAL, reason=f"real data folder {U.REAL} is absent (LASER Tatoeba, WALS CLDF)")
-
-
-def real_config() -> dict:
-    c = load_and_check(yaml.safe_load((ROOT / "config/config.yaml").read_text()), SCHEMA)
-    c["language_table"] = str(ROOT / "config/languages.csv")
-    return c
+ROOT = U.ROOT
+XTREME_PIN, LASER_PIN, WALS_PIN = U.XTREME_PIN, U.LASER_PIN, U.WALS_PIN
+HAVE_REAL = U.HAVE_REAL
+real_config = U.real_config
 
 
 @pytest.fixture
@@ -54,70 +43,15 @@ def cfg():
 
 @pytest.fixture(scope="module")
 def upstream():
-    up = U.Upstream()
-    xtreme = U.xtreme_repo()
-    xtreme.revision = XTREME_PIN  # the config pins google/xtreme at this commit
-    for repo in (U.xlmr_repo(), xtreme, U.glue_repo(), U.snli_repo(), U.anli_repo(), U.csqa_repo(), U.squad_repo()):
-        up.add_repo(repo)
-    table = pd.read_csv(ROOT / "config/languages.csv", keep_default_na=False, dtype=str)
-    up.add_repo(U.flores_repo([c for c in table["flores_code"] if c]))
-    up.add_repo(U.Repo("Rowan/hellaswag", files={"hellaswag.py": b"# a loading script\n", "README.md": b"---\n---\n"}))
-    up.add_parquet_branch(U.hellaswag_branch())
-    up.add_git("wilburOne/cosmosqa", U.cosmosqa_files())
-    if HAVE_REAL:
-        up.add_git("facebookresearch/LASER", U.laser_files(), revision=LASER_PIN)
-        up.add_git("cldf-datasets/wals", U.wals_files(), revision=WALS_PIN)
-    else:  # placeholders so that `lock` can checksum them; the tests that read them skip
-        spec = real_config()["retrieval"]["tatoeba"]["hub"]
-        codes = pd.read_csv(ROOT / "config/languages.csv", keep_default_na=False, dtype=str)["laser_xtreme_code"]
-        up.add_git("facebookresearch/LASER", {f.format(laser_xtreme_code=c): b"x\n" for f in spec["files"] for c in codes if c},
-                   revision=LASER_PIN)
-        up.add_git("cldf-datasets/wals", {f: b"x\n" for f in real_config()["morphology"]["wals"]["files"]}, revision=WALS_PIN)
-    for lang in ("de", "fr", "ru", "zh"):
-        for split in ("sample", "training"):
-            up.add_file(f"/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2", U.bucc_archive(lang, split))
+    up = U.study_upstream()
     yield up
     up.close()
 
 
-class Study:
-    """The real config pointed at the stub upstreams, locked against them, and its download jobs."""
-
-    def __init__(self, up: U.Upstream, root: Path):
-        self.up, self.root = up, root
-        self.remote = U.stub_remote(up)
-        c = real_config()
-        c["sources_lock"] = str(root / "sources.lock.yaml")
-        c["intermediate_tasks"]["ccg"]["hub"]["path"] = str(U.ccg_dir(root / "ccgbank"))
-        c["retrieval"]["bucc"]["hub"]["url"] = up.url + "/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2"
-        for key, spec in S.config_sources(c).items():  # fixtures are small: no expected row counts, but WALS' (real files)
-            if key != "morphology.wals" and "rows" in spec:
-                self.spec_of(c, key)["rows"] = {}
-        self.config = c
-        self.report = S.lock(c, c["sources_lock"], remote=self.remote)
-        self.plan = S.SourcePlan.from_config(c)
-
-    @staticmethod
-    def spec_of(config: dict, key: str) -> dict:
-        node = config
-        for part in key.split("."):
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        return node
-
-    def replan(self, config: dict) -> S.SourcePlan:
-        return S.SourcePlan.from_config(config)
-
-
 @pytest.fixture(scope="module")
 def study(upstream, tmp_path_factory):
-    import huggingface_hub
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(huggingface_hub, "snapshot_download", upstream.snapshot_download)
-        mp.setattr(network, "GITHUB_RAW", upstream.url + "/github")
-        mp.setenv("HF_TOKEN", "hf_test")
-        mp.delenv("HF_HUB_OFFLINE", raising=False)
-        yield Study(upstream, tmp_path_factory.mktemp("study"))
+        yield U.Study(upstream, tmp_path_factory.mktemp("study"), mp)
 
 
 SOURCE_KEYS = list(S.config_sources(real_config()))

@@ -74,6 +74,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "realdata"
+HAVE_REAL = (REAL / "tatoeba").is_dir() and (REAL / "wals-cldf").is_dir()
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+XTREME_PIN = "21f88c0ff5bf413a83c854eb00050e75d245161f"  # the pins config/config.yaml gives
+LASER_PIN = "74bc6ae7ffb7cba670fe0f428d0ede9f666fb821"
+WALS_PIN = "3a9efd69074e1ced1da69e31b9aebfd55006eb70"
 
 UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM",
         "VERB", "X"]
@@ -644,3 +649,116 @@ def stub_remote(up: Upstream):
             return up.git_heads[repo]
 
     return StubRemote()
+
+
+# ============================================================================================================
+# the study against its stub upstreams
+# ============================================================================================================
+
+
+def real_config() -> dict:
+    from xstilts.config import load_and_check
+
+    c = load_and_check(yaml.safe_load((ROOT / "config/config.yaml").read_text()), SCHEMA)
+    c["language_table"] = str(ROOT / "config/languages.csv")
+    return c
+
+
+def study_upstream() -> Upstream:
+    """Every upstream of config/config.yaml, in its published layout (LASER and WALS: the real files; placeholders
+    when ../shared/realdata is absent, so that `lock` can still checksum them)."""
+    import pandas as pd
+
+    up = Upstream()
+    xtreme = xtreme_repo()
+    xtreme.revision = XTREME_PIN  # the config pins google/xtreme at this commit
+    for repo in (xlmr_repo(), xtreme, glue_repo(), snli_repo(), anli_repo(), csqa_repo(), squad_repo()):
+        up.add_repo(repo)
+    table = pd.read_csv(ROOT / "config/languages.csv", keep_default_na=False, dtype=str)
+    up.add_repo(flores_repo([c for c in table["flores_code"] if c]))
+    up.add_repo(Repo("Rowan/hellaswag", files={"hellaswag.py": b"# a loading script\n", "README.md": b"---\n---\n"}))
+    up.add_parquet_branch(hellaswag_branch())
+    up.add_git("wilburOne/cosmosqa", cosmosqa_files())
+    if HAVE_REAL:
+        up.add_git("facebookresearch/LASER", laser_files(), revision=LASER_PIN)
+        up.add_git("cldf-datasets/wals", wals_files(), revision=WALS_PIN)
+    else:
+        cfg = real_config()
+        files = cfg["retrieval"]["tatoeba"]["hub"]["files"]
+        up.add_git("facebookresearch/LASER", {f.format(laser_xtreme_code=c): b"x\n" for f in files
+                                              for c in table["laser_xtreme_code"] if c}, revision=LASER_PIN)
+        up.add_git("cldf-datasets/wals", {f: b"x\n" for f in cfg["morphology"]["wals"]["files"]}, revision=WALS_PIN)
+    for lang in ("de", "fr", "ru", "zh"):
+        for split in ("sample", "training"):
+            up.add_file(f"/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2", bucc_archive(lang, split))
+    return up
+
+
+class Study:
+    """config/config.yaml pointed at the stub upstreams (``mp``: a pytest MonkeyPatch that routes
+    ``huggingface_hub.snapshot_download`` and GitHub raw files to them), locked against them, and its download jobs.
+    Row-count pins are dropped (the fixtures hold a few rows), except WALS' (its real files)."""
+
+    def __init__(self, up: Upstream, root: Path, mp):
+        import huggingface_hub
+
+        from xstilts import sources as S
+        from xstilts.sources import network
+
+        mp.setattr(huggingface_hub, "snapshot_download", up.snapshot_download)
+        mp.setattr(network, "GITHUB_RAW", up.url + "/github")
+        mp.setenv("HF_TOKEN", "hf_test")
+        mp.delenv("HF_HUB_OFFLINE", raising=False)
+        self.up, self.root = up, root
+        self.remote = stub_remote(up)
+        c = real_config()
+        c["sources_lock"] = str(root / "sources.lock.yaml")
+        c["intermediate_tasks"]["ccg"]["hub"]["path"] = str(ccg_dir(root / "ccgbank"))
+        c["retrieval"]["bucc"]["hub"]["url"] = up.url + "/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2"
+        for key, spec in S.config_sources(c).items():
+            if key != "morphology.wals" and "rows" in spec:
+                self.spec_of(c, key)["rows"] = {}
+        self.config = c
+        self.report = S.lock(c, c["sources_lock"], remote=self.remote)
+        self.plan = S.SourcePlan.from_config(c)
+
+    @staticmethod
+    def spec_of(config: dict, key: str) -> dict:
+        node = config
+        for part in key.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python tests/upstream.py verify [--drop REPO_PATH ...]``: the real config's ``python -m xstilts.sources verify``
+    against the stub upstreams (``--drop`` removes files from google/xtreme first, e.g. PAN-X.ka/test-00000-of-00001.parquet)."""
+    import argparse
+    import tempfile
+
+    import pytest
+
+    from xstilts.sources.cli import main as sources_main
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("command", choices=["verify"])
+    ap.add_argument("--drop", action="append", default=[])
+    a = ap.parse_args(argv)
+    up = study_upstream()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+            study = Study(up, Path(tmp), mp)
+            for path in a.drop:
+                del up.repos[("dataset", "google/xtreme")].files[path]
+            cfg = Path(tmp) / "config.yaml"
+            cfg.write_text(yaml.safe_dump(study.config, sort_keys=False, allow_unicode=True))
+            return sources_main(["verify", "--config", str(cfg)], remote=study.remote)
+    finally:
+        up.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(ROOT / "src"))
+    raise SystemExit(main())
