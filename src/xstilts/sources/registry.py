@@ -8,8 +8,10 @@ exactly those files and fails naming the one it could not find.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -98,6 +100,12 @@ def repo_of(spec: dict) -> str:
 def language_vars(table_path: str | Path) -> dict[str, dict]:
     """iso639_1 -> template variables ({lang}, {iso639_3}, {laser_xtreme_code}, {language_name}, {flores_code},
     {udpos_name})."""
+    p = Path(table_path)
+    return copy.deepcopy(_language_vars(str(p), p.stat().st_mtime_ns if p.exists() else 0))
+
+
+@lru_cache(maxsize=8)
+def _language_vars(table_path: str, mtime_ns: int) -> dict[str, dict]:
     t = pd.read_csv(table_path, keep_default_na=False, dtype=str)
     out = {}
     for r in t.to_dict("records"):
