@@ -150,7 +150,7 @@ def test_no_library_code_restates_a_schema_default():
     settings, or completes partial specs from the schema (xstilts.config.with_task_defaults)."""
     keys = _schema_keys_with_defaults()
     value_default = re.compile(r"""(?<!attrs)\.get\(\s*["'](\w+)["']\s*,(?!\s*(?:\{\}|\[\]|\(\)|None\b|""\)|''\)))""")
-    found = [f"{f.name}:{i}: {line.strip()}" for f in sorted((ROOT / "src/xstilts").glob("*.py"))
+    found = [f"{f.name}:{i}: {line.strip()}" for f in sorted((ROOT / "src/xstilts").rglob("*.py"))
              for i, line in enumerate(f.read_text().splitlines(), 1)
              for m in value_default.finditer(line) if m.group(1) in keys]
     assert not found, "\n".join(found)

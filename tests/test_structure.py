@@ -30,7 +30,8 @@ def import_graph() -> dict[str, set[str]]:
                 base = node.module or ""
                 if node.level:
                     base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
-                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+                # `from pkg import mod` depends on the module pkg.mod; `from pkg import name` on pkg itself
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
             for t in targets:
                 while t and t not in files:
                     t = t.rpartition(".")[0]
@@ -97,3 +98,25 @@ def test_the_plan_imports_no_heavy_library():
         text = (PKG / (m.split(".", 1)[1].replace(".", "/") + ".py")).read_text()
         heavy = re.findall(r"^\s*(?:import|from) (torch|transformers|faiss)\b", text, re.M)
         assert not heavy, f"{m} (imported by the plan) imports {heavy}"
+
+
+def test_the_plan_is_the_only_door_to_the_config():
+    """No rule reads config[...] and no adapter reads snakemake.config: every setting comes from the study plan, so a
+    job receives exactly the settings it reads (and a change reruns only what depends on it)."""
+    rules = {p.name: [n for n, line in enumerate(p.read_text().splitlines(), 1) if "config[" in line]
+             for p in (ROOT / "workflow/rules").glob("*.smk")}
+    scripts = {p.name: [n for n, line in enumerate(p.read_text().splitlines(), 1) if "snakemake.config" in line]
+               for p in (ROOT / "workflow/scripts").glob("*.py")}
+    assert {k: v for k, v in rules.items() if v} == {}
+    assert {k: v for k, v in scripts.items() if v} == {}
+
+
+def test_no_literal_results_paths_in_rules():
+    """Every path of a rule comes from the layout (xstilts.plan.TEMPLATES); comments may mention results/."""
+    found = {}
+    for p in (ROOT / "workflow/rules").glob("*.smk"):
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if re.search(r"""["']results/""", code):
+                found.setdefault(p.name, []).append(n)
+    assert found == {}

@@ -29,15 +29,15 @@ BUCC_LANGS = list(PLAN.bucc_languages)
 STUDY_LANGS = list(PLAN.study_languages)
 PIVOT = PLAN.pivot
 DATA = LAYOUT.data
-RAW = LAYOUT.raw  # real sources as fetched (xstilts.sources); SOURCES: config key -> source spec
 BASE_MODEL = LAYOUT.base_model
 ENVS = Path(workflow.basedir) / "envs"  # one conda environment per library extra (envs/README.md)
+# real sources (xstilts.sources): config key -> download job, built once from the config and the lock file
 if SYNTHETIC:
     SOURCES = {}
 else:
-    from xstilts.sources import check_config_sources, raw_dir, task_sources
+    from xstilts.sources import PREFLIGHT, DOWNLOAD_SUMMARY, SourcePlan
 
-    SOURCES = check_config_sources(config)
+    SOURCES = SourcePlan.from_config(PLAN.config)
 
 
 def conda_env(name):
@@ -88,7 +88,7 @@ def intermediate_convert_outputs(task):
     """An intermediate task's train/validation, plus its fixed label file when that comes with a user-supplied
     source (CCG's tags_to_id.json)."""
     out = {s: PLAN.intermediate_split(task, s) for s in ("train", "validation")}
-    labels_file = config["intermediate_tasks"][task].get("labels_file") or ""
+    labels_file = PLAN.task_spec("intermediate_tasks", task).get("labels_file") or ""
     if labels_file.startswith(DATA):
         out["labels"] = labels_file
     return out
@@ -96,7 +96,21 @@ def intermediate_convert_outputs(task):
 
 def source_lock_input():
     """The lock file, when there is one (a change to it reruns the source check)."""
-    return {"lock": config["sources_lock"]} if Path(config["sources_lock"]).exists() else {}
+    return {"lock": SOURCES.lock_path} if Path(SOURCES.lock_path).exists() else {}
+
+
+def source_job(wildcards):
+    """One source's download job (its spec, pinned revision, config × split requests, files and pins)."""
+    return SOURCES[wildcards.source]
+
+
+def source_dirs(keys):
+    return [SOURCES.path(k) for k in keys]
+
+
+def downloaded_sources():
+    """Every source's download directory except the model's (results/models/base)."""
+    return source_dirs(k for k in SOURCES if k != "model")
 
 
 def synthetic_world_params():

@@ -18,10 +18,11 @@ if SYNTHETIC:
             "../scripts/data_synthesize.py"
 
 else:
-    # Real sources (xstilts.sources). Three steps: check_sources (pins, tokens, user paths; fails naming the config
-    # key before anything else runs) -> download_source, one local job per source (`snakemake download` fetches all)
-    # -> offline conversions to the canonical tables (they wait for the whole download stage, so a failed download
-    # stops the run before any training job).
+    # Real sources (xstilts.sources). Three steps: check_sources (pins, checksums, tokens, user paths; fails naming the
+    # config key before anything else runs) -> one local download job per source, the base model's included, each
+    # only after that check passed (`snakemake download` fetches all; each verifies what it fetched) -> offline
+    # conversions to the canonical tables (they wait for the whole download stage, so a failed download stops the run
+    # before any training job).
 
     localrules:
         check_sources,
@@ -33,31 +34,30 @@ else:
         input:
             **source_lock_input(),
         output:
-            f"{RAW}/preflight.json",
+            PREFLIGHT,
         log:
             "logs/data/check_sources.log",
         conda:
             conda_env("stats")
         params:
-            sources=SOURCES,
+            jobs=dict(SOURCES),
         message:
-            "Checking every real-data source (pins, tokens, user-supplied paths)"
+            "Checking every real-data source (pins, checksums, tokens, user-supplied paths)"
         script:
             "../scripts/data_check_sources.py"
 
     rule download_source:
         input:
-            preflight=rules.check_sources.output[0],
+            # ancient: a re-run check (a new lock entry) reruns only the downloads whose own job changed
+            preflight=ancient(rules.check_sources.output[0]),
         output:
-            directory(f"{RAW}/{{source}}"),
+            directory(SOURCES.path("{source}")),
         log:
             "logs/data/download/{source}.log",
-        retries: 2
         conda:
             conda_env("stats")
         params:
-            spec=lambda w: SOURCES[w.source],
-            key=lambda w: w.source,
+            job=source_job,
         message:
             "Downloading source {wildcards.source}"
         script:
@@ -65,10 +65,10 @@ else:
 
     rule download:
         input:
-            sources=[raw_dir(k) for k in SOURCES if k != "model"],
+            sources=downloaded_sources(),
             model=BASE_MODEL,
         output:
-            f"{RAW}/download.json",
+            DOWNLOAD_SUMMARY,
         log:
             "logs/data/download.log",
         conda:
@@ -85,7 +85,7 @@ else:
                 f"convert_intermediate_{_task}"
             input:
                 done=rules.download.output[0],
-                raw=[raw_dir(k) for k in task_sources(config, "intermediate_tasks", _task)],
+                raw=SOURCES.task_paths("intermediate_tasks", _task),
             output:
                 **intermediate_convert_outputs(_task),
             log:
@@ -93,8 +93,9 @@ else:
             conda:
                 conda_env("stats")
             params:
-                sources=[SOURCES[k] for k in task_sources(config, "intermediate_tasks", _task)],
+                sources=SOURCES.task_specs("intermediate_tasks", _task),
                 task=PLAN.task_spec("intermediate_tasks", _task),
+                language_table=SOURCES.language_table,
             message:
                 f"Converting intermediate task {_task}"
             script:
@@ -107,7 +108,7 @@ else:
                 f"convert_target_{_target}"
             input:
                 done=rules.download.output[0],
-                raw=[raw_dir(k) for k in task_sources(config, "targets", _target)],
+                raw=SOURCES.task_paths("targets", _target),
             output:
                 **target_download_outputs(_target),
             log:
@@ -115,9 +116,9 @@ else:
             conda:
                 conda_env("stats")
             params:
-                sources=[SOURCES[k] for k in task_sources(config, "targets", _target)],
+                sources=SOURCES.task_specs("targets", _target),
                 task=PLAN.task_spec("targets", _target),
-                language_table=config["language_table"],
+                language_table=SOURCES.language_table,
             message:
                 f"Converting target task {_target}"
             script:
@@ -126,7 +127,7 @@ else:
     rule convert_tatoeba:
         input:
             done=rules.download.output[0],
-            raw=raw_dir("retrieval.tatoeba.hub"),
+            raw=SOURCES.path("retrieval.tatoeba.hub"),
         output:
             LAYOUT.tatoeba,
         log:
@@ -134,8 +135,8 @@ else:
         conda:
             conda_env("stats")
         params:
-            source=SOURCES["retrieval.tatoeba.hub"],
-            language_table=config["language_table"],
+            source=SOURCES.spec("retrieval.tatoeba.hub"),
+            language_table=SOURCES.language_table,
             pivot=PIVOT,
         message:
             "Converting Tatoeba {wildcards.lang}"
@@ -145,7 +146,7 @@ else:
     rule convert_bucc:
         input:
             done=rules.download.output[0],
-            raw=raw_dir("retrieval.bucc.hub"),
+            raw=SOURCES.path("retrieval.bucc.hub"),
         output:
             sentences=LAYOUT.bucc,
             gold=LAYOUT.bucc_gold,
@@ -154,7 +155,7 @@ else:
         conda:
             conda_env("stats")
         params:
-            source=SOURCES["retrieval.bucc.hub"],
+            source=SOURCES.spec("retrieval.bucc.hub"),
             pivot=PIVOT,
         message:
             "Converting BUCC 2018 {wildcards.lang} {wildcards.split}"
@@ -166,7 +167,7 @@ else:
         rule convert_parallel:
             input:
                 done=rules.download.output[0],
-                raw=raw_dir("morphology.flores"),
+                raw=SOURCES.path("morphology.flores"),
             output:
                 LAYOUT.parallel,
             log:
@@ -174,9 +175,9 @@ else:
             conda:
                 conda_env("stats")
             params:
-                source=SOURCES["morphology.flores"],
+                source=SOURCES.spec("morphology.flores"),
                 languages=[*STUDY_LANGS, PIVOT],
-                language_table=config["language_table"],
+                language_table=SOURCES.language_table,
             message:
                 "Converting the multi-parallel corpus (FLORES+ devtest)"
             script:
@@ -185,7 +186,7 @@ else:
     rule convert_wals:
         input:
             done=rules.download.output[0],
-            raw=raw_dir("morphology.wals"),
+            raw=SOURCES.path("morphology.wals"),
         output:
             **PLAN.wals_files(),
         log:
@@ -193,7 +194,7 @@ else:
         conda:
             conda_env("stats")
         params:
-            expected_values=SOURCES["morphology.wals"].get("rows", {}).get("values"),
+            expected_values=SOURCES.expected_rows("morphology.wals", "values"),
         message:
             "Converting the WALS CLDF release"
         script:

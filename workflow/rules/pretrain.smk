@@ -48,6 +48,9 @@ if SYNTHETIC:
 else:
 
     rule download_base_model:
+        input:
+            # like every download, only after check_sources passed (ancient: see download_source)
+            preflight=ancient(PREFLIGHT),
         output:
             model=directory(BASE_MODEL),
         log:
@@ -55,8 +58,7 @@ else:
         conda:
             conda_env("stats")
         params:
-            hub={"id": config["model"]["name"], "revision": config["model"]["revision"]},
-            key="model",
+            job=SOURCES["model"],
         message:
             "Downloading the pinned base model"
         script:

@@ -1,8 +1,6 @@
-"""Adapter: check every real-data source before anything is downloaded (xstilts.sources.preflight)."""
-from xstilts.io import atomic_write_json
+"""Adapter: check every real-data source before anything is downloaded (xstilts.sources.write_preflight)."""
 from xstilts.logs import to_file
-from xstilts.sources import preflight, read_lock
+from xstilts.sources import write_preflight
 
 to_file(snakemake.log[0])
-plan = preflight(snakemake.config, read_lock(snakemake.config["sources_lock"]))
-atomic_write_json(plan, snakemake.output[0])
+write_preflight(dict(snakemake.params.jobs), snakemake.output[0])

@@ -1,6 +1,7 @@
-"""Adapter: fetch one pinned source (xstilts.sources.download); the base model lands in results/models/base."""
+"""Adapter: fetch one pinned source and verify what was fetched (xstilts.sources.download); the base model lands in
+results/models/base."""
 from xstilts.logs import to_file
 from xstilts.sources import download
 
 to_file(snakemake.log[0])
-download(snakemake.params.key, snakemake.config, snakemake.config["sources_lock"], snakemake.output[0])
+download(dict(snakemake.params.job), snakemake.output[0])

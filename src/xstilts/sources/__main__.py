@@ -1,0 +1,3 @@
+from xstilts.sources.cli import main
+
+raise SystemExit(main())
