@@ -123,7 +123,7 @@ def test_build_cells_refuses_non_finite_alignment_and_a_main_layer_that_is_not_s
     morph = pd.DataFrame({"composite": [0.1, 0.2]}, index=pd.Index(["xa", "xb"], name="language"))
     cells, _ = G.build_cells(align, morph, meta, "retrieval_en2xx", 2, "en", 1.5)
     assert len(cells) == 2
-    with pytest.raises(ValueError, match=r"hold hidden_states layers \[0, 1, 2\], not the main layer 5.*retrieval.layer"):
+    with pytest.raises(ValueError, match=r"holds? hidden_states layers \[0, 1, 2\], not the main layer 5.*retrieval.layer"):
         G.build_cells(align, morph, meta, "retrieval_en2xx", 5, "en", 1.5)
     with pytest.raises(ValueError, match="regression.outcome"):
         G.build_cells(align, morph, meta, "cka", 0, "en", 1.5)

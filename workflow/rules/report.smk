@@ -9,17 +9,11 @@ rule findings:
         languages=language_table(),
         morphology=rules.morphology_table.output.table,
     output:
-        delta=report(
-            "results/findings/delta_ci.csv", caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"
-        ),
-        direction="results/findings/direction.csv",
-        opening="results/findings/opening.md",
-        delta_figure=report(
-            "results/figures/alignment_delta_ci.png", caption="../report/alignment_delta_ci.rst", category="Figures"
-        ),
-        layer_figure=report(
-            "results/figures/base_alignment_by_layer.png", caption="../report/base_alignment_by_layer.rst", category="Figures"
-        ),
+        delta=report(LAYOUT.findings_delta, caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"),
+        direction=LAYOUT.findings_direction,
+        opening=LAYOUT.findings_opening,
+        delta_figure=report(LAYOUT.figure_delta_ci, caption="../report/alignment_delta_ci.rst", category="Figures"),
+        layer_figure=report(LAYOUT.figure_base_by_layer, caption="../report/base_alignment_by_layer.rst", category="Figures"),
     log:
         "logs/report/findings.log",
     conda:
@@ -49,18 +43,18 @@ rule report:
         delta_figure=rules.findings.output.delta_figure,
         layer_figure=rules.findings.output.layer_figure,
     output:
-        summary=report("results/summary.md", caption="../report/summary.rst", category="Summary"),
+        summary=report(LAYOUT.summary, caption="../report/summary.rst", category="Summary"),
         target_scores=report(
-            "results/tables/target_scores.csv", caption="../report/target_scores.rst", category="Tables", subcategory="Scores"
+            LAYOUT.table_target_scores, caption="../report/target_scores.rst", category="Tables", subcategory="Scores"
         ),
         target_summary=report(
-            "results/tables/target_summary.csv", caption="../report/target_summary.rst", category="Tables", subcategory="Scores"
+            LAYOUT.table_target_summary, caption="../report/target_summary.rst", category="Tables", subcategory="Scores"
         ),
-        tatoeba=report("results/tables/tatoeba.csv", caption="../report/tatoeba.rst", category="Tables", subcategory="Retrieval"),
-        bucc=report("results/tables/bucc.csv", caption="../report/bucc.rst", category="Tables", subcategory="Retrieval"),
-        scatter=report("results/figures/morphology_vs_delta.png", caption="../report/morphology_vs_delta.rst", category="Figures"),
-        forest=report("results/figures/coefficients_forest.png", caption="../report/coefficients_forest.rst", category="Figures"),
-        heatmap=report("results/figures/layer_delta_heatmap.png", caption="../report/layer_delta_heatmap.rst", category="Figures"),
+        tatoeba=report(LAYOUT.table_tatoeba, caption="../report/tatoeba.rst", category="Tables", subcategory="Retrieval"),
+        bucc=report(LAYOUT.table_bucc, caption="../report/bucc.rst", category="Tables", subcategory="Retrieval"),
+        scatter=report(LAYOUT.figure_morphology, caption="../report/morphology_vs_delta.rst", category="Figures"),
+        forest=report(LAYOUT.figure_forest, caption="../report/coefficients_forest.rst", category="Figures"),
+        heatmap=report(LAYOUT.figure_heatmap, caption="../report/layer_delta_heatmap.rst", category="Figures"),
     log:
         "logs/report/report.log",
     conda:
@@ -68,6 +62,6 @@ rule report:
     params:
         settings=PLAN.report,
     message:
-        "Writing tables, figures and results/summary.md"
+        "Writing tables, figures and the summary"
     script:
         "../scripts/report.py"
