@@ -39,7 +39,8 @@ def test_bf16_autocast_is_an_option_close_to_float32(tiny_model, tmp_path):
         E.embed_job(tiny_model, torch.device("cpu"), {**SETTINGS, "embed_precision": prec}, sets, {"xa": path},
                     layers=[0, 1, 2, 3], model_layers=3, meta={})
         arrays, layers, meta = load_embeddings(path)
-        assert layers == [0, 1, 2, 3] and f"'precision': '{prec}'" in meta
+        assert layers == [0, 1, 2, 3]
+        assert f"'precision': '{prec}'" in meta
         out[prec] = arrays["src"]
     diff = np.abs(out["bfloat16"] - out["float32"]).max()
     assert 0 < diff < 0.1 * np.abs(out["float32"]).max()  # autocast really ran, and stayed close

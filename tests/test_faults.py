@@ -40,7 +40,9 @@ def test_a_second_writer_of_one_output_stops_and_a_killed_writer_frees_it(tmp_pa
         tmp = out.parent / ".model.abc123"  # the live writer's temporary directory
         tmp.mkdir()
         r = subprocess.run([sys.executable, "-c", code, str(out)], check=False, capture_output=True, text=True)
-        assert r.returncode != 0 and "OutputBusy" in r.stderr and f"pid {holder.pid}" in r.stderr, r.stderr
+        assert r.returncode != 0, r.stderr
+        assert "OutputBusy" in r.stderr, r.stderr
+        assert f"pid {holder.pid}" in r.stderr, r.stderr
         assert tmp.exists(), "a live writer's temporary was deleted"
     finally:
         holder.send_signal(signal.SIGKILL)
@@ -112,7 +114,8 @@ def _no_twins(jobs: list[dict]) -> None:
     for comment, js in by_comment.items():
         js = sorted((j for j in js if j["start"] is not None), key=lambda j: j["start"])  # started ones
         for a, b in zip(js, js[1:]):
-            assert a["end"] is not None and a["end"] <= b["start"], (comment, a["JobId"], a["end"], b["JobId"], b["start"])
+            assert a["end"] is not None, (comment, a["JobId"], a["end"], b["JobId"], b["start"])
+            assert a["end"] <= b["start"], (comment, a["JobId"], a["end"], b["JobId"], b["start"])
 
 
 @pytest.mark.slow
@@ -125,14 +128,16 @@ def test_scancel_of_a_training_job_then_rerun_completes(lab, tmp_path):
     lab.run("scancel", job["JobId"])
     proc.wait(timeout=1200)
     out1 = log.read_text()
-    assert proc.returncode != 0 and f"SLURM-job '{job['JobId']}' failed" in out1, out1[-4000:]
+    assert proc.returncode != 0, out1[-4000:]
+    assert f"SLURM-job '{job['JobId']}' failed" in out1, out1[-4000:]
     rc, out2 = slurmlab.run_profile(project, lab, *targets)
     assert rc == 0, out2[-5000:]
     assert check_results(project / "results") == []
     jobs = {j["JobId"]: j for j in lab.jobs()}
     assert jobs[job["JobId"]]["JobState"] == "CANCELLED"
     redone = [j for j in slurmlab.run_jobs(lab, out2) if j["Comment"] == job["Comment"]]
-    assert len(redone) == 1 and redone[0]["JobState"] == "COMPLETED", redone
+    assert len(redone) == 1, redone
+    assert redone[0]["JobState"] == "COMPLETED", redone
     _no_twins(slurmlab.run_jobs(lab, out1 + out2))
 
 

@@ -27,4 +27,5 @@ def test_snakefmt_is_clean():
 @pytest.mark.parametrize("config", ["config/demo.yaml", "config/config.yaml"])
 def test_snakemake_lint_is_clean(config):
     r = run(sys.executable, "-m", "snakemake", "--lint", "--configfile", config)
-    assert r.returncode == 0 and "Congratulations" in r.stdout + r.stderr, (r.stdout + r.stderr)[-4000:]
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "Congratulations" in r.stdout + r.stderr, (r.stdout + r.stderr)[-4000:]

@@ -83,7 +83,8 @@ def test_mattr_matches_naive():
 
 def test_unsegmented_language_gets_no_word_measures():
     m = M.corpus_measures(split_text(50, 0), split_text(50, 0), subword, 100, 2, 20, 0, segmented=False)
-    assert np.isnan(m["ttr"]) and m["word_measures"].startswith("excluded")
+    assert np.isnan(m["ttr"])
+    assert m["word_measures"].startswith("excluded")
     assert m["token_ratio_en"] == pytest.approx(1.0)
 
 
@@ -129,8 +130,10 @@ def test_wals_crosswalk_pitfalls(tmp_path):
     assert xw == {"deu": "ger", "ara": "ams", "est": "est", "bbb": "mul", "jav": None}
     feats = M.wals_features(["deu", "ara", "est", "jav"], cldf, ["22A", "49A", "26A"])
     row = feats.set_index("iso639_3")
-    assert row.loc["deu", "wals_22A"] == 2 and row.loc["deu", "wals_49A"] == 4  # the main doculect, not a dialect
-    assert np.isnan(row.loc["ara", "wals_22A"]) and row.loc["ara", "wals_26A"] == 2  # MSA gaps stay missing
+    assert row.loc["deu", "wals_22A"] == 2
+    assert row.loc["deu", "wals_49A"] == 4  # the main doculect, not a dialect
+    assert np.isnan(row.loc["ara", "wals_22A"])
+    assert row.loc["ara", "wals_26A"] == 2  # MSA gaps stay missing
     assert row.loc["est", "wals_49A"] == 8
     assert feats.loc[feats.iso639_3 == "jav", ["wals_22A", "wals_49A", "wals_26A"]].isna().all().all()
     assert M.coverage(feats, ["22A", "49A", "26A"]) == {"22A": 1, "49A": 2, "26A": 2}
@@ -151,7 +154,9 @@ def test_missing_cldf_files_are_named(tmp_path):
 def test_one_sample_size_every_language_supports():
     available = {"de": 9096, "te": 980, "jv": 1069}
     auto = M.choose_sample_size(available, "auto", 0.8)
-    assert auto["sample_size"] == 750 and auto["bounded_by"] == "te" and "auto" in auto["policy"]
+    assert auto["sample_size"] == 750
+    assert auto["bounded_by"] == "te"
+    assert "auto" in auto["policy"]
     assert M.choose_sample_size(available, 900)["sample_size"] == 900
     with pytest.raises(ValueError, match=r"config key 'morphology.sample_tokens': 1000 .* \{'te': 980\} have fewer"):
         M.choose_sample_size(available, 1000)

@@ -14,9 +14,11 @@ from xstilts.training import HParams, Runtime
 
 def test_proportional_batches_share_by_size_and_cap():
     plan = proportional_batches([300, 100], 10, seed=0)
-    assert sum(t == 0 for t, _ in plan) == 30 and sum(t == 1 for t, _ in plan) == 10
+    assert sum(t == 0 for t, _ in plan) == 30
+    assert sum(t == 1 for t, _ in plan) == 10
     capped = proportional_batches([300, 100], 10, seed=0, cap=50)
-    assert sum(t == 0 for t, _ in capped) == 5 and sum(t == 1 for t, _ in capped) == 5
+    assert sum(t == 0 for t, _ in capped) == 5
+    assert sum(t == 1 for t, _ in capped) == 5
 
 
 def test_a_member_without_data_is_an_error_naming_it(tmp_path):
@@ -44,8 +46,10 @@ def test_multitask_trains_and_saves_the_shared_encoder(tmp_path):
     hp = HParams(learning_rate=5e-3, epochs=1, batch_size=8, eval_every=3, eval_samples=8)
     m = run_multitask(str(base), paths, hp, tmp_path / "mt/model", tmp_path / "mt/metrics.json", 3, tasks=["a", "b"],
                       ckpt_dir=tmp_path / "mt/checkpoints", valid_paths=valid, runtime=Runtime(checkpoint_every=2))
-    assert m["tasks"] == ["a", "b"] and m["train_sizes"] == {"a": 40, "b": 60}
-    assert m["train"]["selected_on"] == "mean_main_metric" and m["train"]["planned_batches"] == 5 + 8
+    assert m["tasks"] == ["a", "b"]
+    assert m["train_sizes"] == {"a": 40, "b": 60}
+    assert m["train"]["selected_on"] == "mean_main_metric"
+    assert m["train"]["planned_batches"] == 5 + 8
     assert json.loads((tmp_path / "mt/metrics.json").read_text())["tasks"] == ["a", "b"]
     AutoModel.from_pretrained(tmp_path / "mt/model")
     assert not (tmp_path / "mt/checkpoints").exists()

@@ -36,11 +36,13 @@ def real_with_layers(layer, analysis_layers) -> dict:
 def test_one_layer_rule_resolved_against_the_model_for_every_stage():
     plan = plan_of(real_with_layers(12, [0, 6, 12]))
     assert plan.layers == Layers(n_model=24, stored=(0, 6, 12), main=12)
-    assert plan.tatoeba_layers == [0, 6, 12] and plan.bucc_layers == [12]
+    assert plan.tatoeba_layers == [0, 6, 12]
+    assert plan.bucc_layers == [12]
     assert plan_of(real_with_layers(-13, [0, 6, -13])).layers == Layers(24, (0, 6, 12), 12)  # negative: from the top
     assert plan_of(real_with_layers(-1, "all")).layers.main == 24
     demo = plan_of(load("demo.yaml"))
-    assert demo.layers.n_model == 2 and demo.layers.stored == (0, 1, 2)
+    assert demo.layers.n_model == 2
+    assert demo.layers.stored == (0, 1, 2)
 
 
 @pytest.mark.parametrize(("layer", "analysis", "message"), [
@@ -66,7 +68,8 @@ def test_an_unstored_layer_stops_the_workflow_before_any_job(tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode != 0
     assert "config key 'retrieval.layer': layer -1 (hidden_states[24]" in out, out[-3000:]
-    assert "Job stats" not in out and not (tmp_path / "results").exists()
+    assert "Job stats" not in out
+    assert not (tmp_path / "results").exists()
 
 
 # ---------------------------------------------------------------- per-stage settings
@@ -82,7 +85,9 @@ def test_each_stage_gets_exactly_the_settings_it_reads():
     for stage in ("embedding", "tatoeba_layers", "bucc_layers", "morphology_sample_size", "morphology_measures",
                   "findings", "report"):
         assert getattr(a, stage) == getattr(b, stage), stage
-    assert a.bucc_mining != b.bucc_mining and a.morphology_table != b.morphology_table and a.regression != b.regression
+    assert a.bucc_mining != b.bucc_mining
+    assert a.morphology_table != b.morphology_table
+    assert a.regression != b.regression
     assert set(a.embedding) == set(embed.EMBEDDING_SETTINGS)
     assert set(a.bucc_mining) == {"k", "engine", "precision", "duplicates"}
 

@@ -74,12 +74,16 @@ def test_collation_is_deterministic_and_keeps_its_split():
     assert "position_ids" not in plain  # the default run is the model's own positions, as before
     a = mlm_collate(tok, 0.5, 3, position_reset=True, position_offset=4, mask_replace_prob=0.5, random_replace_prob=0.1)(batch)
     b = mlm_collate(tok, 0.5, 3, position_reset=True, position_offset=4, mask_replace_prob=0.5, random_replace_prob=0.1)(batch)
-    assert torch.equal(a["input_ids"], b["input_ids"]) and torch.equal(a["position_ids"], b["position_ids"])
+    assert torch.equal(a["input_ids"], b["input_ids"])
+    assert torch.equal(a["position_ids"], b["position_ids"])
     pos = a["position_ids"]
-    assert pos[1, -1] == 1 and pos[1, 0] >= 2 and pos[1, 0] <= 6  # padding at pad's position; start offset in 0..4
+    assert pos[1, -1] == 1
+    assert pos[1, 0] >= 2
+    assert pos[1, 0] <= 6  # padding at pad's position; start offset in 0..4
     row = pos[0]
     assert row[41] == row[0]  # the inner </s> restarts at the first position (plus the row's offset)
     # selected tokens that kept their id are still predicted (BERT's 'keep' share)
     sel = a["labels"] != -100
     kept = sel & (a["input_ids"] == a["labels"])
-    assert kept.any() and (sel & (a["input_ids"] == tok.mask_token_id)).any()
+    assert kept.any()
+    assert (sel & (a["input_ids"] == tok.mask_token_id)).any()

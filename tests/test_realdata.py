@@ -48,7 +48,9 @@ def test_tatoeba_converted_row_counts(tatoeba):
     for code, n in counts.items():
         assert n == SMALL.get(code, 1000), code
     df = contracts.read("tatoeba", out / "te.parquet")
-    assert len(df) == 234 and set(df["source_lang"]) == {"te"} and set(df["target_lang"]) == {"en"}
+    assert len(df) == 234
+    assert set(df["source_lang"]) == {"te"}
+    assert set(df["target_lang"]) == {"en"}
     assert not any(s != s.strip() for s in df["source_sentence"].tolist() + df["target_sentence"].tolist())
 
 
@@ -82,8 +84,11 @@ def test_wals_cldf_converted_counts(tmp_path, newline):
     assert counts["values"] == 76475
     assert b"\r\n" not in Path(out["values"]).read_bytes()
     values = read_cldf(tmp_path / "wals")["values"]
-    assert _coded(values, "22A") == 145 and _coded(values, "49A") == 261
-    assert _coded(values, "20A") == 165 and _coded(values, "21A") == 162 and _coded(values, "26A") == 969
+    assert _coded(values, "22A") == 145
+    assert _coded(values, "49A") == 261
+    assert _coded(values, "20A") == 165
+    assert _coded(values, "21A") == 162
+    assert _coded(values, "26A") == 969
 
 
 def test_wals_row_count_mismatch_stops(tmp_path):
@@ -105,7 +110,8 @@ def test_morphology_stage_on_real_tatoeba_and_wals(tatoeba, tmp_path):
     tok = hf_word_tokenizer(train_tokenizer(texts, 8000, tmp_path / "tok"))
     sizing = choose_sample_size({l: available_tokens(frames[l]["source_sentence"].tolist()) for l in langs if l not in unsegmented},
                                 "auto", 0.8)
-    assert sizing["bounded_by"] == "te" and sizing["sample_size"] == 750  # Telugu: 980 word tokens
+    assert sizing["bounded_by"] == "te"
+    assert sizing["sample_size"] == 750  # Telugu: 980 word tokens
     with pytest.raises(ValueError, match=r"'te': 980"):  # the old fixed size names the language that cannot support it
         choose_sample_size(sizing["available_tokens"], 1000)
     measures = []
@@ -117,9 +123,12 @@ def test_morphology_stage_on_real_tatoeba_and_wals(tatoeba, tmp_path):
         measures.append(m)
     meta = pd.read_csv(TABLE, keep_default_na=False, na_values=[""]).set_index("iso639_1")
     table, info = build_table(measures, meta, read_cldf(REAL / "wals-cldf"), ["20A", "21A", "22A", "26A", "49A"])
-    assert info["word_measures_computed"] == 33 and sorted(info["word_measures_excluded"]) == ["ja", "th", "zh"]
-    assert table.loc["te", "word_measures"] == "computed" and table.loc["te", "sample_size"] == 750
+    assert info["word_measures_computed"] == 33
+    assert sorted(info["word_measures_excluded"]) == ["ja", "th", "zh"]
+    assert table.loc["te", "word_measures"] == "computed"
+    assert table.loc["te", "sample_size"] == 750
     rho22, rho49 = info["spearman_composite_wals_22A"], info["spearman_composite_wals_49A"]
     print(f"word measures: {info['word_measures_computed']} languages; composite n={info['n_languages']}; "
           f"Spearman with WALS 22A {rho22['rho']:.3f} (n={rho22['n']}), 49A {rho49['rho']:.3f} (n={rho49['n']})")
-    assert rho22["rho"] > 0 and rho49["rho"] > 0
+    assert rho22["rho"] > 0
+    assert rho49["rho"] > 0

@@ -86,9 +86,11 @@ def test_sigkill_after_a_checkpoint_resumes_to_identical_weights_and_metrics(wor
     job = world["root"] / "jobs/killed"
     r = run_job(world, job, kill="SIGKILL", at_step=6)  # checkpoint at step 4; steps 5-6 are lost
     assert r.returncode == -signal.SIGKILL
-    assert not (job / "model").exists() and not (job / "metrics.json").exists()
+    assert not (job / "model").exists()
+    assert not (job / "metrics.json").exists()
     ckpts = sorted(p.name for p in (job / "checkpoints").glob("checkpoint-*"))
-    assert ckpts == ["checkpoint-4"] and (job / "checkpoints/checkpoint-4/checkpoint_complete").exists()
+    assert ckpts == ["checkpoint-4"]
+    assert (job / "checkpoints/checkpoint-4/checkpoint_complete").exists()
     # what a kill during saving leaves: an incomplete checkpoint (no marker) and a temporary model directory
     (job / "checkpoints/checkpoint-8").mkdir()
     (job / "checkpoints/checkpoint-8/model.safetensors").write_bytes(b"partial")
@@ -108,7 +110,8 @@ def test_signal_writes_a_checkpoint_before_exit(world, uninterrupted, sig):
     r = run_job(world, job, kill=sig, at_step=3, checkpoint_every=100)  # no scheduled checkpoint before the signal
     assert r.returncode == 128 + getattr(signal, sig), r.stderr[-3000:]
     assert (job / "checkpoints/checkpoint-3/checkpoint_complete").exists()
-    assert (job / "checkpoints/checkpoint-3/optimizer.pt").exists() and (job / "checkpoints/checkpoint-3/rng_state.pth").exists()
+    assert (job / "checkpoints/checkpoint-3/optimizer.pt").exists()
+    assert (job / "checkpoints/checkpoint-3/rng_state.pth").exists()
     assert not (job / "model").exists()
     r = run_job(world, job, checkpoint_every=100)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -125,8 +128,10 @@ def test_selection_on_the_main_metric_resumes_identically(world):
     r = run_job(world, full, hp=hp)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((full / "metrics.json").read_text())
-    assert m["train"]["selected_on"] == "accuracy" and m["train"]["best_step"] % 3 == 0
-    assert m["train"]["selection_subset"]["n"] == 16 and "first 16 rows" in m["train"]["selection_subset"]["rows"]
+    assert m["train"]["selected_on"] == "accuracy"
+    assert m["train"]["best_step"] % 3 == 0
+    assert m["train"]["selection_subset"]["n"] == 16
+    assert "first 16 rows" in m["train"]["selection_subset"]["rows"]
     r = run_job(world, killed, hp=hp, kill="SIGKILL", at_step=8)
     assert r.returncode == -signal.SIGKILL
     r = run_job(world, killed, hp=hp)

@@ -41,20 +41,23 @@ def _parse_profile(site: dict | None, tmp_path: Path, monkeypatch) -> dict:
 
 def test_site_file_merges_into_the_profile_rather_than_replacing_it(tmp_path, monkeypatch):
     shipped = _parse_profile(None, tmp_path, monkeypatch)
-    assert shipped["executor"] == "slurm" and "slurm_account=CHANGE_ME" in shipped["default-resources"]
+    assert shipped["executor"] == "slurm"
+    assert "slurm_account=CHANGE_ME" in shipped["default-resources"]
     assert shipped["slurm-status-command"] == "squeue"  # no accounting database needed
     assert shipped["slurm-partition-config"] == str(slurmlab.ROOT / "profiles/slurm/partitions.yaml")
     site = {"default-resources": {"slurm_account": "my_lab"}, "set-resources": {"finetune_multitask": {"runtime": 2880}},
             "set-threads": {"embed_tatoeba": 2}, "cores": 16, "jobs": 7}
     merged = _parse_profile(site, tmp_path, monkeypatch)
-    assert "slurm_account=my_lab" in merged["default-resources"] and "slurm_account=CHANGE_ME" not in merged["default-resources"]
+    assert "slurm_account=my_lab" in merged["default-resources"]
+    assert "slurm_account=CHANGE_ME" not in merged["default-resources"]
     # everything else of the shipped blocks stays
     assert set(shipped["default-resources"]) - {"slurm_account=CHANGE_ME"} <= set(merged["default-resources"])
     assert "finetune_multitask:runtime=2880" in merged["set-resources"]
     assert "finetune_multitask:mem_mb=48000" in merged["set-resources"]
     assert set(shipped["set-resources"]) - {"finetune_multitask:runtime=1440"} <= set(merged["set-resources"])
     assert merged["set-threads"] == ["embed_tatoeba=2"]
-    assert merged["cores"] == "16" and merged["jobs"] == "7"
+    assert merged["cores"] == "16"
+    assert merged["jobs"] == "7"
     for key in ("groups", "group-components", "slurm-logdir", "slurm-jobname-prefix"):
         assert merged[key] == shipped[key]
 
@@ -101,7 +104,8 @@ def test_run_completes_and_every_result_loads(small_run, lab):
     assert (project / "results/summary.md").exists()
     assert check_results(project / "results") == []
     rc, again = slurmlab.run_profile(project, lab, "-n")
-    assert rc == 0 and "Nothing to be done" in again, again[-3000:]
+    assert rc == 0, again[-3000:]
+    assert "Nothing to be done" in again, again[-3000:]
 
 
 @pytest.mark.slow
@@ -118,9 +122,11 @@ def test_gpu_jobs_get_one_gpu_on_the_gpu_partition_and_cpu_jobs_none(small_run):
             assert j.get("TresPerJob") == "gres:gpu:1", (rule, j.get("TresPerJob"))
             assert j["Partition"] == "gpu", (rule, j["Partition"])
         else:
-            assert "gpu" not in j.get("TresPerJob", "") and j.get("JOB_GRES", "(null)") == "(null)", (rule, j)
+            assert "gpu" not in j.get("TresPerJob", ""), (rule, j)
+            assert j.get("JOB_GRES", "(null)") == "(null)", (rule, j)
             assert j["Partition"] == "cpu", (rule, j["Partition"])
-    assert any(gpu_rules.get(r) for r in seen) and any(not gpu_rules.get(r) for r in seen)
+    assert any(gpu_rules.get(r) for r in seen)
+    assert any(not gpu_rules.get(r) for r in seen)
 
 
 @pytest.mark.slow
@@ -134,7 +140,8 @@ def test_each_gpu_job_has_its_own_device_and_threads_match_cpus(small_run):
     for j in gpu_jobs:
         assert j["JobId"] in devices, f"no device line for SLURM job {j['JobId']} ({j['rule']})"
         cvd, source, threads = devices[j["JobId"]]
-        assert re.fullmatch(r"[0-3]", cvd) and source == "allocation", (j["rule"], cvd, source)
+        assert re.fullmatch(r"[0-3]", cvd), (j["rule"], cvd, source)
+        assert source == "allocation", (j["rule"], cvd, source)
         assert threads == int(j["NumCPUs"]) == slurmlab.expected_cpus(j["rule"], info, CAP), (j["rule"], threads, j["NumCPUs"])
     overlapping = 0
     for i, a in enumerate(gpu_jobs):
@@ -154,7 +161,8 @@ def test_per_language_jobs_are_batched_side_by_side_within_the_cap(small_run):
     counts = job_counts(out)
     members = sum(counts.get(r, 0) for r in GROUPED)
     groups = [j for j in jobs if j["group"]]
-    assert members >= 10 and len(groups) == math.ceil(members / 50), (members, len(groups))
+    assert members >= 10, (members, len(groups))
+    assert len(groups) == math.ceil(members / 50), (members, len(groups))
     g = groups[0]
     # side by side within the cap, not the sum of the members: CAP CPUs, the memory of CAP members, the runtime of
     # ceil(members / CAP) rounds of the members' 10 minutes
@@ -170,7 +178,8 @@ def test_per_language_jobs_are_batched_side_by_side_within_the_cap(small_run):
             submitted[j["rule"]] = submitted.get(j["rule"], 0) + 1
     assert submitted == singles
     for r in GROUPED:  # the members did run (their logs), inside the group job
-        assert len(list((project / "logs").rglob("*.log"))) and counts.get(r, 0) == _member_logs(project, r)
+        assert len(list((project / "logs").rglob("*.log")))
+        assert counts.get(r, 0) == _member_logs(project, r)
 
 
 def _member_logs(project: Path, rule: str) -> int:
@@ -235,9 +244,12 @@ def test_training_job_gets_sigterm_before_its_time_limit_and_time_to_checkpoint(
     slurmlab.write_site(project, cap=1)
     rc, out = slurmlab.run_profile(project, lab, timeout=600)
     log = (project / "logs/train.log").read_text()
-    assert rc != 0 and not (project / "done.txt").exists(), out[-3000:]
+    assert rc != 0, out[-3000:]
+    assert not (project / "done.txt").exists(), out[-3000:]
     m = re.search(r"SIGTERM after (\d+) s", log)
-    assert m and int(m.group(1)) < 110, log  # the limit is 120 s
+    assert m, log
+    assert int(m.group(1)) < 110, log  # the limit is 120 s
     assert "checkpoint written" in log, log
     jobs = slurmlab.run_jobs(lab, out, rules=["train"])
-    assert len(jobs) == 1 and jobs[0]["JobState"] == "FAILED", jobs  # ended by the job itself, not by TIMEOUT
+    assert len(jobs) == 1, jobs
+    assert jobs[0]["JobState"] == "FAILED", jobs  # ended by the job itself, not by TIMEOUT

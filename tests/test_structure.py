@@ -120,3 +120,54 @@ def test_no_literal_results_paths_in_rules():
             if re.search(r"""["']results/""", code):
                 found.setdefault(p.name, []).append(n)
     assert found == {}
+
+
+def _is_slow(decorators) -> bool:
+    return any("slow" in ast.unparse(d) for d in decorators)
+
+
+def fast_test_files() -> dict[Path, str]:
+    """Test files with at least one test that `pytest -m "not slow"` runs -> their source."""
+    out = {}
+    for p in sorted((ROOT / "tests").glob("test_*.py")):
+        tree = ast.parse(p.read_text(), str(p))
+        module_slow = any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "pytestmark" for t in n.targets)
+                          and "slow" in ast.unparse(n.value) for n in tree.body)
+        tests = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+        if not module_slow and any(not _is_slow(t.decorator_list) for t in tests):
+            out[p] = p.read_text()
+    return out
+
+
+def test_the_fast_tier_reaches_every_module():
+    """`pytest -m "not slow"` (the everyday tier) has a test file that imports or runs each module of the library."""
+    files = fast_test_files()
+    graph = import_graph()
+    missing = []
+    for mod in sorted(graph):
+        name = mod.removesuffix(".__main__")
+        leaf = name.rpartition(".")[2]
+        parent = name.rpartition(".")[0]
+        patterns = [rf"\b{re.escape(name)}\b", rf"from {re.escape(parent)} import [^\n]*\b{re.escape(leaf)}\b"]
+        # a package's part counts when a fast test imports the package and the package imports that part
+        package = parent if name in graph.get(parent, set()) else None
+        if package:
+            pkg_parent, _, pkg_leaf = package.rpartition(".")
+            patterns += [rf"\b{re.escape(package)}\b", rf"from {re.escape(pkg_parent)} import [^\n]*\b{re.escape(pkg_leaf)}\b"]
+        if not any(re.search(pat, src) for src in files.values() for pat in patterns):
+            missing.append(mod)
+    assert missing == [], f"no fast test imports {missing}"
+
+
+def test_each_rule_file_has_its_library_module():
+    """A stage is found in one hop: workflow/rules/<stage>.smk and xstilts.<stage> share a name (common.smk holds
+    Snakemake helpers only)."""
+    import importlib
+
+    stages = sorted(p.stem for p in (ROOT / "workflow/rules").glob("*.smk") if p.stem != "common")
+    for stage in stages:
+        module = importlib.import_module(f"xstilts.{stage}")
+        assert module.__doc__, f"xstilts.{stage} has no docstring saying what the stage does"
+    from xstilts import contracts, data
+
+    assert data.read is contracts.read  # the data stage's module is the door to the contracts' readers

@@ -61,12 +61,16 @@ def test_labels_follow_from_the_generator():
         if label == 2:
             assert (p.polarity != h.polarity) or (p.verb != h.verb)
         elif label == 0:
-            assert h.subj.adj is None and h.obj.adj is None and p.verb == h.verb and p.polarity == h.polarity
+            assert h.subj.adj is None
+            assert h.obj.adj is None
+            assert p.verb == h.verb
+            assert p.polarity == h.polarity
         else:
             assert (h.subj.adj, h.obj.adj) != (p.subj.adj, p.obj.adj)
     for _ in range(100):
         ctx, endings, label = S.mc_example(rng)
-        assert endings[label].verb == S.SUCCESSOR[ctx.verb] and endings[label].subj.lemma == ctx.obj.lemma
+        assert endings[label].verb == S.SUCCESSOR[ctx.verb]
+        assert endings[label].subj.lemma == ctx.obj.lemma
     for i in range(50):
         ex = S.render_qa(en, S.qa_example(rng), i)
         assert ex["context"][ex["answer_start"]:ex["answer_start"] + len(ex["answer_text"])] == ex["answer_text"]
@@ -76,7 +80,8 @@ def test_bucc_gold_pairs_are_translations(tmp_path):
     world(tmp_path)
     sents = pd.read_parquet(tmp_path / "data/bucc/p3.training.parquet").set_index("id")["text"]
     gold = pd.read_parquet(tmp_path / "data/bucc/p3.training.gold.parquet")
-    assert len(gold) == 20 and len(sents) == 2 * (20 + 40)
+    assert len(gold) == 20
+    assert len(sents) == 2 * (20 + 40)
     # a gold pair shares its digits (anchors) whenever the frame has a numeral
     for s, e in zip(gold.src_id, gold.en_id):
         ds = [w for w in sents[s].split() if w.isdigit()]
@@ -93,14 +98,16 @@ def test_documents_continue_their_previous_sentence(tmp_path):
     rng = random.Random(1)
     for _ in range(50):
         a, b, c = S.document(rng, 3)
-        assert b.verb == S.SUCCESSOR[a.verb] and c.verb == S.SUCCESSOR[b.verb]
+        assert b.verb == S.SUCCESSOR[a.verb]
+        assert c.verb == S.SUCCESSOR[b.verb]
         assert (b.subj.kind, b.subj.lemma, b.subj.number) == (a.obj.kind, a.obj.lemma, a.obj.number)
         assert b.tense == a.tense
     cfg = S.WorldConfig.from_dict(dict(seed=2, languages=[dict(LANGS[0], mono_sentences=30, tlm_pairs=0)], english_mono=31,
                                        parallel_sentences=10, tatoeba_pairs=5, doc_sentences=2))
     S.generate_world(cfg, LAYOUT.rooted(tmp_path))
     en = pd.read_parquet(LAYOUT.rooted(tmp_path).path("mono", lang="en"))["text"]
-    assert len(en) == 16 and all(t.count(" . ") == 1 and t.endswith(" .") for t in en)  # 16 two-sentence documents
+    assert len(en) == 16
+    assert all(t.count(" . ") == 1 and t.endswith(" .") for t in en)  # 16 two-sentence documents
 
 
 def test_word_lists_enter_only_the_pretraining_text_of_the_other_languages(tmp_path):
@@ -115,10 +122,12 @@ def test_word_lists_enter_only_the_pretraining_text_of_the_other_languages(tmp_p
         lang = S.Language(S.LanguageSpec(**{**l, "bound": tuple(l["bound"])}), 5)
         before = pd.read_parquet(tmp_path / "off" / "data" / "mono" / f"{l['code']}.parquet")["text"].tolist()
         after = pd.read_parquet(tmp_path / "on" / "data" / "mono" / f"{l['code']}.parquet")["text"].tolist()
-        assert after[: len(before)] == before and len(after) == len(before) + 3  # 8 + 8 + 4 entries
+        assert after[: len(before)] == before
+        assert len(after) == len(before) + 3  # 8 + 8 + 4 entries
         for line in after[len(before):]:
             native, english = (side.split() for side in line.split(" </s> "))
-            assert len(native) == len(english) and set(english) <= set(S.CONTENT_CONCEPTS)
+            assert len(native) == len(english)
+            assert set(english) <= set(S.CONTENT_CONCEPTS)
             assert native == [lang.stem(c) for c in english]
         if l.get("script") == "Cyrl":
             assert not any("a" <= ch <= "z" for line in after[len(before):] for ch in line.split(" </s> ")[0])

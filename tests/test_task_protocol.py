@@ -118,7 +118,8 @@ def test_predictions_score_against_every_gold_answer_with_the_tasks_qa_metric(to
     assert m == {"f1": 1.0, "exact_match": 1.0, "n": 2}  # second gold of row 1; "the" is an English article
     # MLQA normalisation: the answer language decides which articles go; "the" is no German article
     m = T.predict_qa(model, df, tok, {**spec, "qa_metric": "mlqa", "language": "de"}, 8, "cpu")
-    assert m["exact_match"] == 0.5 and m["f1"] == pytest.approx((1 + 2 / 3) / 2)
+    assert m["exact_match"] == 0.5
+    assert m["f1"] == pytest.approx((1 + 2 / 3) / 2)
     with pytest.raises(T.DataError, match="de.parquet.*answer language"):
         T.predict_qa(model, df, tok, {**spec, "qa_metric": "mlqa"}, 8, "cpu")
     # an answer that only a later window holds is found across windows
@@ -156,9 +157,11 @@ def test_ccg_is_scored_by_accuracy_over_the_fixed_tag_file(tmp_path, tok, tiny_m
                   "test.parquet")
     spec = T.resolve_spec({"type": "tagging", "labels": [], "labels_file": str(path), "metric": "accuracy", "max_seq_length": 32}, train)
     # the label set is the file's, in id order, including tags the training split never shows (N/N, S[dcl]\NP)
-    assert spec["labels"] == tags and T.main_metric(spec) == "accuracy"
+    assert spec["labels"] == tags
+    assert T.main_metric(spec) == "accuracy"
     model = T.get_task_type("tagging").auto_model.from_pretrained(tiny_model, **T.get_task_type("tagging").model_kwargs(spec))
-    assert model.config.num_labels == len(tags) and [model.config.id2label[i] for i in range(len(tags))] == tags
+    assert model.config.num_labels == len(tags)
+    assert [model.config.id2label[i] for i in range(len(tags))] == tags
     # word accuracy, by hand: always "N/N" is right on 2 of the 5 words, always "N" on 1 of 5
     for k, expected in ((tags.index("N/N"), 2 / 5), (tags.index("N"), 1 / 5)):
         res = T.predict_tagging(ConstantTagger(len(tags), k), test, tok, spec, 4, "cpu")

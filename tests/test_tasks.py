@@ -45,7 +45,9 @@ def test_qa_features_point_at_the_answer(tiny_model):
     assert span == "Maria"
     # with a short window the answer falls outside some windows, which then point at CLS (0)
     feats = T.featurize_qa(df, tok, {"max_seq_length": 20, "doc_stride": 4})
-    assert len(feats) > 1 and any(x["start_positions"] == 0 for x in feats) and any(x["start_positions"] > 0 for x in feats)
+    assert len(feats) > 1
+    assert any(x["start_positions"] == 0 for x in feats)
+    assert any(x["start_positions"] > 0 for x in feats)
 
 
 def test_tagging_labels_first_subtoken_only(tiny_model):
@@ -85,7 +87,8 @@ def test_every_type_trains_saves_and_evaluates(tmp_path, tiny_model, kind, spec,
     metric = T.main_metric(spec)
     m = F.run_intermediate(tiny_model, str(tmp_path / "feats.parquet"), hp, str(tmp_path / "valid.parquet"), tmp_path / "enc",
                            tmp_path / "m.json", 0, ckpt_dir=tmp_path / "ck1")
-    assert (tmp_path / "enc" / "config.json").exists() and metric in m["validation"]
+    assert (tmp_path / "enc" / "config.json").exists()
+    assert metric in m["validation"]
     # the saved encoder seeds a target model of any other type (encoder only, fresh head)
     featurize_split(tmp_path / "train.parquet", tmp_path / "enc", spec, tmp_path / "feats_t.parquet")
     out = F.run_target(str(tmp_path / "enc"), str(tmp_path / "feats_t.parquet"), hp, str(tmp_path / "valid.parquet"), tmp_path / "tgt",
@@ -99,7 +102,8 @@ def test_every_type_trains_saves_and_evaluates(tmp_path, tiny_model, kind, spec,
 
 def test_multitask_sampler_is_proportional_and_homogeneous():
     plan = MT.proportional_batches([300, 100], 10, seed=0)
-    assert sum(1 for t, _ in plan if t == 0) == 30 and sum(1 for t, _ in plan if t == 1) == 10
+    assert sum(1 for t, _ in plan if t == 0) == 30
+    assert sum(1 for t, _ in plan if t == 1) == 10
     assert all(max(idx) < (300 if t == 0 else 100) for t, idx in plan)
     capped = MT.proportional_batches([300, 100], 10, seed=0, cap=50)
     assert sum(1 for t, _ in capped if t == 0) == 5
