@@ -1,22 +1,25 @@
 """Sentence retrieval: Tatoeba accuracy@1 (both directions) and BUCC 2018 margin-based bitext mining.
 
 Every search is an exact cosine top-k (inner product of L2-normalised vectors) with one tie rule: **equal scores
-are ordered by the lower database index**.  Engines only *propose* candidates; the result is decided by one
-canonical step shared by all of them (:func:`canonical_topk`), so every engine returns the same neighbours:
+are ordered by the lower database index**.  The canonical score of a pair is float32(float64 dot product); engines
+only *select* candidates, in float32 or lower precision, and the result is decided on canonical scores, so every
+engine and precision returns the same neighbours:
 
-1. an engine proposes ``m`` candidates per query (2k in float32, 8k in low precision): :func:`knn` (FAISS ``IndexFlatIP``, GPU when faiss sees one,
-   chunked over the database) or :func:`mutual_knn` (both directions from one tiled similarity pass in torch,
-   float32 or low-precision selection);
-2. the candidates are rescored in float64 (rounded to float32: the canonical score) and ordered by (score desc,
-   index asc);
-3. the selection is **verified**: a row is accepted only when its k-th canonical score exceeds its m-th by more
-   than twice the engine's worst-case rounding error (``selection_tolerance``) -- then no vector outside the
-   candidate list can belong in the top k, nor tie with it.  Rows that fail (exact ties at the boundary, or
-   low-precision scores bunched together) are recomputed: first a float32 pass over the whole database, then, if
-   still ambiguous, float64.  The number of recomputed rows is returned (``fallback_rows``).
+* the FAISS engine (:func:`knn`, ``IndexFlatIP``, GPU when faiss sees one) proposes a fixed list of m candidates
+  per query (2k in float32, 8k in float16); :func:`canonical_topk` rescores them in float64, orders them by
+  (score desc, index asc) and **verifies** each row: its k-th canonical score must beat its m-th by more than
+  twice the engine's worst-case error (:func:`selection_tolerance`), else the row is recomputed over the whole
+  database (float32, then float64 where still ambiguous);
+* the mutual engine (:func:`mutual_knn`) computes both directions from one tiled pass over the similarity matrix
+  in float32, bfloat16 or float16 and keeps, per row, a **window**: every candidate whose low-precision score
+  lies within twice a proven error bound (:func:`score_error_bound`) of the row's k-th low-precision score.
+  The window provably holds every candidate that can tie or beat the exact k-th score, so rescoring just the
+  window in float64 gives the exact top-k.  Its width follows the row (narrow where scores are spread, wide where
+  they bunch); embeddings that share a direction are centred first so that the bound scales with their spread.
+  Only a row whose window exceeds a cap (:data:`WINDOW_CAP`) is recomputed over the whole database.
 
-So bfloat16/float16 selection is **exact**, not approximate: it is only faster where the margins are clear.
-float32 stays the default.
+The numbers of rescored candidates and recomputed rows are returned (``candidates_rescored``, ``fallback_rows``).
+So bfloat16/float16 selection is **exact**, not approximate; float32 stays the default.
 
 BUCC follows LASER/XTREME ``mine_bitext`` (k = 4, ratio margin, ``retrieval='max'`` greedy one-to-one pairing) and
 ``bucc_optimize`` (F1-optimal threshold at the midpoint between adjacent candidate scores).  The threshold is tuned
@@ -34,7 +37,9 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -148,57 +153,103 @@ def _torch_dtype(precision: str, dev):
     return dtype
 
 
-def mutual_knn(x: np.ndarray, y: np.ndarray, m: int, precision: str = "float32", device: str | None = None,
-               block_bytes: int = 1 << 24) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """Candidate top-m of x against y *and* of y against x from one pass over the similarity matrix (an engine).
+# --------------------------------------------------------------------------------------------------------------
+# error bound of a low-precision cosine
+# --------------------------------------------------------------------------------------------------------------
 
-    The matrix is computed in square tiles (``block_bytes`` bounds a tile); each tile yields its rows' top-m and,
-    transposed in cache, its columns' top-m, merged into running lists for both sides.  Returns
-    (x2y_ind, y2x_ind, backend, effective precision); the caller canonicalises the candidates.
+_U32, _U64 = 2.0**-24, 2.0**-53
+_UNIT_ROUNDOFF = {"float32": _U32, "bfloat16": 2.0**-8, "float16": 2.0**-11}
+# absolute floor of one rounding: half the smallest subnormal spacing (float16), or the flush-to-zero threshold of
+# the GEMM's inputs, products and sums (bfloat16 and float32 kernels may treat subnormals as zero, e.g. AVX512-BF16)
+_FLOOR = {"float32": 2.0**-126, "bfloat16": 2.0**-126, "float16": 2.0**-25}
+_SLACK = 2.0**-20  # taken off every window floor: covers the float32 rounding of the floor itself (|floor| < 4)
+
+
+def _gamma(n: int, u: float) -> float:
+    return n * u / (1 - n * u)
+
+
+def _gemm_terms(dim: int, rn, cn, row_err, col_err):
+    """Terms 1 (input rounding) and 2 (accumulation) of :func:`score_error_bound` for the vectors fed to the GEMM
+    (norms ``rn``, ``cn``, input errors ``row_err``, ``col_err``), and a bound on the accumulated |s|."""
+    e_in = row_err * (cn + col_err) + rn * col_err
+    xh, yh = rn + row_err, cn + col_err
+    return e_in + _gamma(dim, _U32) * xh * yh + 2 * dim * 2.0**-126, (1 + _gamma(dim, _U32)) * xh * yh
+
+
+def _canonical_term(dim: int, rn, cn):
+    """Term 3 of :func:`score_error_bound`: |float32(float64 x . y) - x . y| for float32 vectors of norms rn, cn."""
+    return _U32 * rn * cn * (1 + _gamma(dim, _U64)) + _gamma(dim, _U64) * rn * cn
+
+
+def score_error_bound(precision: str, dim: int, score=1.0, row_norm=1.0, col_norm=1.0, row_err=None, col_err=None):
+    """A proven bound on |L - C| for one cosine: L the engine's score of ``x . y`` (inputs rounded to ``precision``,
+    a GEMM accumulating in float32, the result rounded to ``precision``), C the canonical score
+    float32(float64 x . y) of the float32 vectors.  Vectorised over ``score``, ``row_norm``, ``row_err``.
+
+    With u the unit roundoff of the selection precision (bf16 2^-8, fp16 2^-11; inputs are not rounded in float32),
+    u32 = 2^-24, u64 = 2^-53, gamma_n(v) = n v / (1 - n v), d the dimension, ||x|| <= ``row_norm`` and
+    ||y|| <= ``col_norm`` (1 for L2-normalised embeddings; the mining passes the measured norms):
+
+    1. inputs: x^ = x + dx with |dx_i| <= u |x_i| + f (f: the subnormal floor, 2^-25 in fp16, 2^-126 flush-to-zero
+       in bf16/float32 kernels), so ||dx|| <= u ||x|| + f sqrt(d) =: ``row_err`` (the mining passes the measured
+       ||x^ - x||, exact in float32, plus f sqrt(d)); then x^.y^ - x.y = dx.y^ + x.dy and by Cauchy-Schwarz
+       |x^.y^ - x.y| <= row_err (||y|| + col_err) + ||x|| col_err  -- about 2u for unit vectors;
+    2. accumulation: any summation order of d float32 products (exact for bf16/fp16 inputs, rounded for float32),
+       split-K included, errs by at most gamma_d(u32) sum |x^_i y^_i| <= gamma_d(u32) ||x^|| ||y^||, plus 2d flushes
+       of at most 2^-126 -- this needs float32 accumulation, so the engine switches off TF32 and reduced-precision
+       reductions while it runs (:func:`_strict_matmul`);
+    3. the canonical score: |C - x.y| <= u32 |x.y| (1 + gamma_d(u64)) + gamma_d(u64) ||x|| ||y||  (products of
+       float32 numbers are exact in float64);
+    4. the output: rounding the accumulated s to the selection precision errs by |L - s| <= u |s| + f, and
+       |s| <= |L| + |L - s| gives |L - s| <= u/(1-u) |L| + f: the only term that depends on the score itself
+       (absent in float32, where the accumulator is the output).
+
+    Sum: e(L) = e0 + u/(1-u) |L| + f, e0 the sum of 1-3.  For unit vectors in d = 1024 the a-priori e0 is 0.0079
+    in bf16 (2u; e(1) = 0.0118), 0.0010 in fp16 (e(1) = 0.0015) and 6.1e-5 in float32 (gamma_d); the measured input
+    errors of real vectors are about 0.4u per side, so the mining's e0 is about 2.5x smaller.
+    ``tests/test_mining.py`` checks the bound over random and adversarial (equal-component, rounding-aligned)
+    vectors of several dimensions.
     """
+    u = _UNIT_ROUNDOFF[precision]
+    f = _FLOOR[precision]
+    low = precision != "float32"
+    rn, cn = np.asarray(row_norm, dtype=np.float64), np.asarray(col_norm, dtype=np.float64)
+    if row_err is None:
+        row_err = (u * rn if low else 0.0) + f * np.sqrt(dim)
+    if col_err is None:
+        col_err = (u * cn if low else 0.0) + f * np.sqrt(dim)
+    e0 = _gemm_terms(dim, rn, cn, row_err, col_err)[0] + _canonical_term(dim, rn, cn)
+    if not low:
+        return e0
+    return e0 + u / (1 - u) * np.abs(np.asarray(score, dtype=np.float64)) + f
+
+
+def _window_floor(kth, e0, g: float, f: float):
+    """The lowest low-precision score a candidate can have if its exact score ties or beats the exact k-th of its
+    row, for scores with error e(L) = e0 + g |L| + f (:func:`score_error_bound`; torch tensors, float64 inside).
+
+    ``kth`` is the row's k-th largest low-precision score t.  The k candidates with L >= t have
+    C >= L - e(L) >= t - g|t| - f - e0 (L - g|L| grows with L), so the exact k-th score is at least that; a
+    candidate whose exact score reaches it has L + g|L| >= t - g|t| - 2f - 2e0, i.e. L >= h^-1(t - g|t| - 2f - 2e0)
+    with h(L) = L + g|L|: to first order t - 2 e(t).  The float32 result is lowered by 2^-20, more than its own
+    rounding, so it never cuts a candidate the real-valued floor keeps."""
     import torch
 
-    dev = _torch_device(device)
-    dtype = _torch_dtype(precision, dev)
-    kx, ky = min(m, len(y)), min(m, len(x))
-    Xc = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev).to(dtype)
-    Yc = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).to(dev).to(dtype)
-    tile = int(min(8192, max(256, (block_bytes // 4) ** 0.5)))
-    x2y_ind = torch.empty((len(x), kx), dtype=torch.long, device=dev)
-    col_val = torch.full((len(y), ky), -float("inf"), device=dev)
-    col_ind = torch.zeros((len(y), ky), dtype=torch.long, device=dev)
-    for s in range(0, len(x), tile):
-        Xs = Xc[s : s + tile]
-        rv, ri = [], []
-        for t in range(0, len(y), tile):
-            blk = Xs @ Yc[t : t + tile].T  # selection precision; canonical scores are recomputed by the caller
-            v, i = blk.topk(min(kx, blk.shape[1]), dim=1)
-            rv.append(v.float())
-            ri.append(i + t)
-            v, i = blk.T.contiguous().topk(min(ky, blk.shape[0]), dim=1)
-            cv = torch.cat([col_val[t : t + tile], v.float()], dim=1)
-            ci = torch.cat([col_ind[t : t + tile], i + s], dim=1)
-            top = cv.topk(ky, dim=1).indices
-            col_val[t : t + tile], col_ind[t : t + tile] = cv.gather(1, top), ci.gather(1, top)
-        rv, ri = torch.cat(rv, dim=1), torch.cat(ri, dim=1)
-        x2y_ind[s : s + tile] = ri.gather(1, rv.topk(kx, dim=1).indices)
-    eff = str(dtype).split(".")[-1]
-    return x2y_ind.cpu().numpy(), col_ind.cpu().numpy(), f"torch-{dev.type}-{eff}-mutual", eff
+    t = kth.double()
+    v = t - 2 * f - 2 * e0 - (g * t.abs() if g else 0)  # (an unset k-th, -inf, gives -inf)
+    return (torch.where(v >= 0, v / (1 + g), v / (1 - g)) - _SLACK).float()
+
+
+def selection_tolerance(precision: str, dim: int) -> float:
+    """Twice the worst-case error of one cosine of unit vectors (:func:`score_error_bound` at |score| = 1): a
+    fixed-width candidate list is verified when its k-th canonical score beats its last by more (FAISS engine)."""
+    return float(2 * score_error_bound(precision, dim, score=1.0))
 
 
 # --------------------------------------------------------------------------------------------------------------
 # canonical (exact, tie-ordered) top-k
 # --------------------------------------------------------------------------------------------------------------
-
-_UNIT_ROUNDOFF = {"float32": 2.0**-24, "bfloat16": 2.0**-8, "float16": 2.0**-11}
-
-
-def selection_tolerance(precision: str, dim: int) -> float:
-    """Twice a worst-case bound on an engine's error in a cosine of unit vectors: inputs and output rounded to the
-    selection precision (3u) plus a float32 accumulation over ``dim`` terms (dim * 2^-24)."""
-    u = _UNIT_ROUNDOFF[precision]
-    low = 0.0 if precision == "float32" else 3 * u
-    return 2 * (low + dim * 2.0**-24)
 
 
 def _rescore64(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, block_bytes: int = 1 << 26) -> np.ndarray:
@@ -209,6 +260,26 @@ def _rescore64(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, block_bytes: int 
         q = Q[s : s + rows].astype(np.float64)
         out[s : s + rows] = np.einsum("nd,nmd->nm", q, D[cand[s : s + rows]].astype(np.float64))
     return out
+
+
+def _rescore_pairs(Q: np.ndarray, D: np.ndarray, qi: np.ndarray, di: np.ndarray, block_bytes: int = 1 << 20) -> np.ndarray:
+    """Canonical scores float32(float64 Q[qi] . D[di]) of a flat list of pairs, in cache-sized chunks."""
+    out = np.empty(len(qi), dtype=np.float32)
+    step = max(1, block_bytes // (8 * Q.shape[1]))
+    for s in range(0, len(qi), step):
+        out[s : s + step] = np.einsum("nd,nd->n", Q[qi[s : s + step]], D[di[s : s + step]], dtype=np.float64)
+    return out
+
+
+def _rescore_pairs_torch(Q, D, qi, di, chunk: int = 1 << 15) -> np.ndarray:
+    """:func:`_rescore_pairs` on the device holding the float32 tensors ``Q``, ``D`` (a GPU)."""
+    import torch
+
+    out = torch.empty(len(qi), dtype=torch.float64, device=Q.device)
+    for s in range(0, len(qi), chunk):
+        q, d = Q.index_select(0, qi[s : s + chunk]).double(), D.index_select(0, di[s : s + chunk]).double()
+        out[s : s + chunk] = (q * d).sum(1)
+    return out.float().cpu().numpy()
 
 
 def _order(sims: np.ndarray, ind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +311,8 @@ def _full_rows(Q: np.ndarray, D: np.ndarray, m: int, dtype, block_bytes: int = 1
 
 
 def canonical_topk(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, k: int, tolerance: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """Exact top-k of unit-norm ``Q`` against ``D`` from an engine's candidate indices ``cand`` (n x m, m >= k).
+    """Exact top-k of unit-norm ``Q`` against ``D`` from a fixed-width candidate list ``cand`` (n x m, m >= k; the
+    FAISS engine).
 
     Canonical score = float32 of the float64 inner product; order = (score desc, index asc).  A row whose k-th
     score is not above its m-th by more than ``tolerance`` is recomputed over the whole database (float32, then
@@ -268,24 +340,347 @@ def canonical_topk(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, k: int, toler
 
 
 def oversample(k: int, precision: str) -> int:
-    """Candidates an engine proposes per query: 2k in float32, 8k in low precision (wider margins to verify)."""
+    """Candidates the FAISS engine proposes per query: 2k in float32, 8k in float16 (wider margins to verify)."""
     return (2 if precision == "float32" else 8) * k
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the mutual engine: one tiled low-precision pass, per-row windows, exact rescoring
+# --------------------------------------------------------------------------------------------------------------
+
+WINDOW_CAP = 256  # candidates a row may keep for exact rescoring; beyond, the row is recomputed over the whole database
+
+
+@contextmanager
+def _strict_matmul():
+    """float32 accumulation for the pass (the error bound assumes it): no TF32, no reduced-precision split-K
+    reductions, no fp16 accumulation; the previous settings are restored afterwards."""
+    import torch
+
+    cm = torch.backends.cuda.matmul
+    saved = {}
+    for attr in ("allow_tf32", "allow_bf16_reduced_precision_reduction", "allow_fp16_reduced_precision_reduction",
+                 "allow_fp16_accumulation"):
+        try:
+            saved[attr] = getattr(cm, attr)
+            setattr(cm, attr, False)
+        except (AttributeError, RuntimeError):
+            pass
+    precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(precision)
+        for attr, value in saved.items():
+            setattr(cm, attr, value)
+
+
+@contextmanager
+def _few_threads(dev):
+    """One CPU thread for the bookkeeping on small tensors: parallel regions cost more than they save there, and
+    on a loaded machine each one waits for a descheduled thread."""
+    import torch
+
+    n = torch.get_num_threads()
+    if dev.type != "cpu" or n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
+@dataclass
+class _Window:
+    """Candidates of a block of query rows, flat: local row, database index, low-precision score."""
+    q: Any
+    c: Any
+    v: Any
+
+    @classmethod
+    def empty(cls, dev):
+        import torch
+
+        return cls(torch.empty(0, dtype=torch.long, device=dev), torch.empty(0, dtype=torch.long, device=dev),
+                   torch.empty(0, dtype=torch.float32, device=dev))
+
+    def keep(self, mask):
+        return _Window(self.q[mask], self.c[mask], self.v[mask])
+
+    @staticmethod
+    def cat(parts):
+        import torch
+
+        return _Window(*(torch.cat([getattr(p, a) for p in parts]) for a in ("q", "c", "v")))
+
+
+@dataclass
+class _Side:
+    """Per query row of one direction: running top-k low-precision scores, bound e0, rows given up (window over the
+    cap), and the output-rounding slope g and floor f of e(L) = e0 + g|L| + f."""
+    run: Any
+    e0: Any
+    over: Any
+    g: float
+    f: float
+
+    def rows(self, sl: slice) -> _Side:
+        return _Side(self.run[sl], self.e0[sl], self.over[sl], self.g, self.f)
+
+    def floors(self):
+        """Current window floor of each row (+inf for rows given up)."""
+        import torch
+
+        fl = _window_floor(self.run[:, -1], self.e0, self.g, self.f)
+        return torch.where(self.over, torch.full_like(fl, float("inf")), fl)
+
+
+def _prune(buf: _Window, side: _Side, cap: int) -> _Window:
+    """Drop candidates under their row's floor; a row left with more than ``cap`` is given up (``side.over``, in
+    place) and its candidates dropped."""
+    import torch
+
+    buf = buf.keep(buf.v >= side.floors()[buf.q])
+    big = torch.bincount(buf.q, minlength=len(side.over)) > cap
+    if bool(big.any()):
+        side.over |= big
+        buf = buf.keep(~big[buf.q])
+    return buf
+
+
+def _collect(S, side: _Side, offset: int, buf: _Window, hard_cap: int) -> _Window:
+    """One tile ``S`` (query rows x database columns ``offset``...) of a pass: update the rows' running top-k
+    (``side.run``, in place), then add every entry at or above its row's current floor to ``buf``.
+
+    Rows whose tile maximum is under their floor have nothing to add (the floor is below the k-th).  For the
+    others a top-m (m = max(2k, 8)) finds the entries unless a row has m or more in the tile (its m-th is at or
+    above the floor); such rows are scanned in full.  The floors only rise during the pass, so what is collected
+    is a superset of the final window; pruning keeps memory bounded (rows over ``hard_cap`` are given up)."""
+    mx = S.amax(1)
+    with _few_threads(S.device):
+        act = (mx.float() >= side.floors()).nonzero(as_tuple=True)[0]
+    if len(act) == 0:
+        return buf
+    Sa = S[act]
+    v, i = Sa.topk(min(max(2 * side.run.shape[1], 8), S.shape[1]), dim=1)
+    with _few_threads(S.device):
+        return _gather(S, Sa, act, v.float(), i, side, offset, buf, hard_cap)
+
+
+def _gather(S, Sa, act, v, i, side: _Side, offset: int, buf: _Window, hard_cap: int) -> _Window:
+    """The bookkeeping half of :func:`_collect` (small tensors): running top-k, floors, candidates, pruning."""
+    import torch
+
+    k, m, nc = side.run.shape[1], v.shape[1], S.shape[1]
+    side.run[act] = torch.cat([side.run[act], v[:, : min(k, m)]], dim=1).topk(k, dim=1).values
+    floor = side.floors()[act]
+    dense = (v[:, -1] >= floor) if m < nc else torch.zeros(len(act), dtype=torch.bool, device=S.device)
+    r, j = ((v >= floor[:, None]) & ~dense[:, None]).nonzero(as_tuple=True)
+    parts = [buf, _Window(act[r], i[r, j] + offset, v[r, j])]
+    if bool(dense.any()):
+        rows = dense.nonzero(as_tuple=True)[0]
+        sub = Sa[rows].float()
+        rr, cc = (sub >= floor[rows, None]).nonzero(as_tuple=True)
+        parts.append(_Window(act[rows[rr]], cc + offset, sub[rr, cc]))
+    return _prune(_Window.cat(parts), side, hard_cap)
+
+
+def _norms(X) -> np.ndarray:
+    """Row norms, computed in float32 and raised by gamma_{d+2}(u32) relative (a sum of d squares and a square
+    root): upper bounds of the exact norms."""
+    import torch
+
+    return torch.linalg.vector_norm(X, dim=1).cpu().numpy().astype(np.float64) * (1 + _gamma(X.shape[1] + 2, _U32))
+
+
+def _rounding(X, dtype):
+    """The low-precision copy of float32 rows ``X`` and an upper bound of each row's rounding-error norm
+    ||X^ - X|| (the difference of a float32 number and its rounding is exact in float32; :func:`_norms`)."""
+    Xl = X.to(dtype)
+    return Xl, _norms(Xl.float() - X)
+
+
+def _topk_from_windows(Q: np.ndarray, D: np.ndarray, qi: np.ndarray, di: np.ndarray, over: np.ndarray, k: int,
+                       C: np.ndarray | None = None):
+    """Exact canonical top-k of every query: its window rescored in float64 (``C``, when already done on a GPU) and
+    ordered by (score desc, index asc); rows in ``over`` (window over the cap) exhaustively over the whole database
+    in float64."""
+    sims = np.empty((len(Q), k), dtype=np.float32)
+    ids = np.empty((len(Q), k), dtype=np.int64)
+    C = _rescore_pairs(Q, D, qi, di) if C is None else C
+    o = np.lexsort((di, -C, qi))
+    qi, di, C = qi[o], di[o], C[o]
+    first = (np.arange(len(qi)) - np.searchsorted(qi, qi, side="left")) < k
+    rows = qi[first][::k]
+    sims[rows], ids[rows] = C[first].reshape(-1, k), di[first].reshape(-1, k)
+    redo = np.flatnonzero(over)
+    if len(redo):
+        sims[redo], ids[redo] = _full_rows(Q[redo], D, k, np.float64)
+    return sims, ids
+
+
+@dataclass
+class MutualTopK:
+    """Exact canonical top-k in both directions from one pass (``y2x_*`` empty when only x->y was asked)."""
+    x2y_sim: np.ndarray
+    x2y_ind: np.ndarray
+    y2x_sim: np.ndarray
+    y2x_ind: np.ndarray
+    backend: str
+    precision: str  # effective selection precision
+    candidates_rescored: int  # window candidates rescored in float64, both directions
+    rows_recomputed: int  # rows whose window exceeded the cap: whole row in float64
+    centred: bool  # the low-precision products were taken of mean-centred vectors
+
+
+def _side_bounds(dim: int, eff: str, n_feed, err, n_feed_db: float, err_db: float, n_q, n_db: float,
+                 centred: bool, shift_max: float, mean_norm: float) -> tuple[np.ndarray, float, float]:
+    """Each query row's e0 and the (g, f) of its window floor (:func:`mutual_knn` explains the centred case)."""
+    u, f = _UNIT_ROUNDOFF[eff], _FLOOR[eff]
+    low = eff != "float32"
+    gemm, smax = _gemm_terms(dim, n_feed, n_feed_db, err, err_db)
+    e0 = gemm + _canonical_term(dim, n_q, n_db)
+    if not centred:
+        return e0, (u / (1 - u) if low else 0.0), (f if low else 0.0)
+    out = u * smax + f if low else 0.0
+    s_hat = smax + out
+    shift = _U32 * (s_hat + 2 * shift_max) * (1 + _U32) + _gamma(dim, _U64) * mean_norm * n_db
+    return e0 + out + shift, 0.0, 0.0
+
+
+def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32", device: str | None = None,
+               block_bytes: int | None = None, window_cap: int = WINDOW_CAP, both: bool = True,
+               centre: bool | None = None) -> MutualTopK:
+    """Exact top-k of x against y *and* of y against x from one low-precision pass over the similarity matrix.
+
+    Unit-norm float32 ``x``, ``y``.  The matrix is computed in square tiles (``block_bytes`` bounds a tile: 16 MiB
+    on the CPU, 256 MiB on a GPU) in the selection precision.  Each row keeps a running top-k of its low-precision
+    scores and a **window**: every candidate whose low-precision score is at or above the floor of its running k-th
+    score (:func:`_window_floor`: about k-th - 2 x the proven bound of :func:`score_error_bound`, taken with the
+    row's measured norm and input rounding error and the database's largest).  The floor only rises, so after the
+    pass the window holds every candidate that can tie or beat the exact k-th score; those are rescored in float64
+    and the exact top-k taken in the canonical order (score desc, index asc).  The window's width follows the row:
+    narrow where scores are spread, wide where they bunch.  A row whose window exceeds ``window_cap`` is recomputed
+    over the whole database in float64 (``rows_recomputed``).
+
+    **Centring** (``centre``; by default in low precision when it at least halves max||x - mu|| max||y - nu||):
+    embeddings that share a direction have cosines bunched near 1, where a relative error of u in every score is
+    wider than their spread.  With mu, nu the float32 means of the sides,
+    x.y = (x - mu).(y - nu) + mu.y + [x.nu - mu.nu], the bracket constant along a row of x (so it moves neither
+    the order nor the window), and mu.y constant along a column.  The GEMM takes the centred vectors (rounded to
+    float32, then to the selection precision: their error norms are measured, plus u32 ||x - mu||), row scores are
+    float32(s + float32(mu.y)) and column scores float32(s + float32(x.nu)).  Terms 1, 2 and 4 of the bound then
+    scale with the centred norms (term 4 uses |s| <= its bound, so g = 0), plus the float32 additions and the
+    float64 shifts, u32 (|s| + 2 max|shift|)(1 + u32) + gamma_d(u64) ||mu|| max||y||; term 3 is unchanged.
+    """
+    import torch
+
+    dev = _torch_device(device)
+    dtype = _torch_dtype(precision, dev)
+    eff = str(dtype).split(".")[-1]
+    kx, ky = min(k, len(y)), min(k, len(x))
+    d = x.shape[1]
+    cap = max(window_cap, k)
+    x, y = np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y, dtype=np.float32)
+    X, Y = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
+    on_gpu = (X, Y) if dev.type != "cpu" else None  # rescoring runs there too
+    nx_, ny_ = _norms(X), _norms(Y)
+    mu, nu = X.mean(0), Y.mean(0)  # any float32 vectors serve: the identity below is exact
+    if centre is None:  # estimated centred norms, ||x - mu||^2 = ||x||^2 - 2 x.mu + ||mu||^2 (a decision, not a bound)
+        def est(X, n, m):
+            return float((torch.from_numpy(n).to(dev) ** 2 - 2 * (X @ m) + m @ m).clamp(min=0).max()) ** 0.5
+
+        centre = eff != "float32" and est(X, nx_, mu) * est(Y, ny_, nu) <= 0.5 * nx_.max() * ny_.max()
+    alpha = beta = None
+    if centre:
+        beta = (Y.double() @ mu.double()).float()  # mu.y: constant down a column of the x->y rows
+        alpha = (X.double() @ nu.double()).float()  # x.nu: constant along a row of the y->x rows
+        X, Y = X - mu, Y - nu
+        fx, fy = _norms(X) * (1 + 2 * _U32), _norms(Y) * (1 + 2 * _U32)  # bound ||x - mu|| from float32(x - mu)
+        Xl, ex = _rounding(X, dtype)
+        Yl, ey = _rounding(Y, dtype)
+        ex, ey = ex + _U32 * fx, ey + _U32 * fy  # float32(x - mu) vs x - mu
+    else:
+        Xl, ex = _rounding(X, dtype)
+        Yl, ey = _rounding(Y, dtype)
+        fx, fy = nx_, ny_
+    del X, Y
+    flo = _FLOOR[eff] * d**0.5  # flush-to-zero / subnormal floor of the inputs inside the GEMM
+    ex, ey = ex + flo, ey + flo
+    e0x, gx, f_x = _side_bounds(d, eff, fx, ex, fy.max(), ey.max(), nx_, ny_.max(), centre,
+                                float(beta.abs().max()) if centre else 0.0, float(torch.linalg.vector_norm(mu.double())))
+    e0y, gy, f_y = _side_bounds(d, eff, fy, ey, fx.max(), ex.max(), ny_, nx_.max(), centre,
+                                float(alpha.abs().max()) if centre else 0.0, float(torch.linalg.vector_norm(nu.double())))
+
+    def side(n, kk, e0, g, f):
+        return _Side(torch.full((n, kk), -float("inf"), device=dev), torch.from_numpy(e0).to(dev),
+                     torch.zeros(n, dtype=torch.bool, device=dev), g, f)
+
+    sx, sy = side(len(x), kx, e0x, gx, f_x), side(len(y), ky, e0y, gy, f_y)
+    if block_bytes is None:
+        block_bytes = 1 << (24 if dev.type == "cpu" else 28)
+    tile = int(min(8192, max(256, (block_bytes // 4) ** 0.5)))
+    col_tiles = list(range(0, len(y), tile))
+    col_buf = [_Window.empty(dev) for _ in col_tiles]
+    xw, yw = [], []
+    with _strict_matmul():
+        for s in range(0, len(x), tile):
+            sl = slice(s, s + tile)
+            rx = sx.rows(sl)
+            rb = _Window.empty(dev)
+            for ti, t in enumerate(col_tiles):
+                tl = slice(t, t + tile)
+                blk = Xl[sl] @ Yl[tl].T
+                rb = _collect(blk if beta is None else torch.add(blk, beta[tl]), rx, t, rb, 4 * cap)
+                if both:
+                    bt = blk.T.contiguous()  # (selecting rows of a transposed view is slower than transposing)
+                    bt = bt if alpha is None else torch.add(bt, alpha[sl])
+                    col_buf[ti] = _collect(bt, sy.rows(tl), s, col_buf[ti], 4 * cap)
+            with _few_threads(dev):
+                rb = _prune(rb, rx, cap)  # the final floors: every column seen
+            xw.append((rb.q + s, rb.c))
+        for ti, t in enumerate(col_tiles if both else []):
+            with _few_threads(dev):
+                b = _prune(col_buf[ti], sy.rows(slice(t, t + tile)), cap)
+            yw.append((b.q + t, b.c))
+
+    def exact(windows, Q, D, sd, kk, swap):
+        qi, di = torch.cat([w[0] for w in windows]), torch.cat([w[1] for w in windows])
+        C = None
+        if on_gpu is not None:
+            Qt, Dt = on_gpu[::-1] if swap else on_gpu
+            C = _rescore_pairs_torch(Qt, Dt, qi, di)
+        qi, di, over = qi.cpu().numpy(), di.cpu().numpy(), sd.over.cpu().numpy()
+        return (*_topk_from_windows(Q, D, qi, di, over, kk, C), len(qi), int(over.sum()))
+
+    x2y_sim, x2y_ind, rescored, redo = exact(xw, x, y, sx, kx, False)
+    y2x_sim, y2x_ind = np.empty((0, ky), np.float32), np.empty((0, ky), np.int64)
+    if both:
+        y2x_sim, y2x_ind, r2, o2 = exact(yw, y, x, sy, ky, True)
+        rescored, redo = rescored + r2, redo + o2
+    backend = f"torch-{dev.type}-{eff}-mutual" + ("-centred" if centre else "")
+    return MutualTopK(x2y_sim, x2y_ind, y2x_sim, y2x_ind, backend, eff, rescored, redo, bool(centre))
 
 
 def search(queries: np.ndarray, database: np.ndarray, k: int, engine: str = "faiss", precision: str = "float32",
            use_gpu: bool | None = None) -> tuple[np.ndarray, np.ndarray, str, int]:
-    """Exact cosine top-k (inputs already unit-norm): an engine proposes candidates, :func:`canonical_topk`
-    decides.  Returns (sims, ids, backend, fallback_rows)."""
-    m = min(oversample(k, precision), len(database))
+    """Exact cosine top-k (inputs already unit-norm): FAISS proposes a fixed-width candidate list that
+    :func:`canonical_topk` verifies, or the mutual engine's windows (:func:`mutual_knn`, x->y only) are rescored.
+    Returns (sims, ids, backend, recomputed rows)."""
     if engine == "faiss":
+        m = min(oversample(k, precision), len(database))
         _, cand, backend = knn(queries, database, m, use_gpu=use_gpu, float16=precision == "float16")
         prec = "float16" if precision == "float16" and backend.startswith("faiss-gpu") else "float32"
-    elif engine == "mutual":
-        cand, _, backend, prec = mutual_knn(queries, database, m, precision=precision)
-    else:
-        raise ValueError(f"unknown search engine {engine!r} {ENGINES}")
-    s, i, fb = canonical_topk(queries, database, cand, k, selection_tolerance(prec, queries.shape[1]))
-    return s, i, backend, fb
+        s, i, fb = canonical_topk(queries, database, cand, k, selection_tolerance(prec, queries.shape[1]))
+        return s, i, backend, fb
+    if engine == "mutual":
+        r = mutual_knn(queries, database, k, precision=precision, both=False)
+        return r.x2y_sim, r.x2y_ind, r.backend, r.rows_recomputed
+    raise ValueError(f"unknown search engine {engine!r} {ENGINES}")
+
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -388,7 +783,8 @@ class Mined:
     score: np.ndarray
     backend: str
     seconds: float
-    fallback_rows: int = 0  # rows whose neighbours were recomputed over the whole database (ties / narrow margins)
+    fallback_rows: int = 0  # rows whose neighbours were recomputed over the whole database (window over the cap)
+    candidates_rescored: int = 0  # candidates whose score was recomputed exactly (float64), both directions
 
 
 def margin_scores(sim: np.ndarray, ind: np.ndarray, fwd_mean: np.ndarray, bwd_mean: np.ndarray) -> np.ndarray:
@@ -423,19 +819,21 @@ def mine(x: np.ndarray, y: np.ndarray, k: int = 4, engine: str = "mutual", preci
     check_pair(x, y, f"{name} (source side)", f"{name} (English side)")
     t0 = time.perf_counter()
     x, y = l2_normalize(x), l2_normalize(y)
-    m = oversample(k, precision)
-    mx, my = min(m, len(y)), min(m, len(x))
     if engine == "mutual":
-        cx, cy, backend, prec = mutual_knn(x, y, m, precision=precision, device=device)
+        r = mutual_knn(x, y, k, precision=precision, device=device)
+        x2y_sim, x2y_ind, y2x_sim, y2x_ind = r.x2y_sim, r.x2y_ind, r.y2x_sim, r.y2x_ind
+        backend, recomputed, rescored = r.backend, r.rows_recomputed, r.candidates_rescored
     elif engine == "faiss":
-        _, cx, backend = knn(x, y, mx, use_gpu=use_gpu, float16=precision == "float16")
-        _, cy, _ = knn(y, x, my, use_gpu=use_gpu, float16=precision == "float16")
+        m = oversample(k, precision)
+        _, cx, backend = knn(x, y, min(m, len(y)), use_gpu=use_gpu, float16=precision == "float16")
+        _, cy, _ = knn(y, x, min(m, len(x)), use_gpu=use_gpu, float16=precision == "float16")
         prec = "float16" if precision == "float16" and backend.startswith("faiss-gpu") else "float32"
+        tol = selection_tolerance(prec, x.shape[1])
+        x2y_sim, x2y_ind, fb1 = canonical_topk(x, y, cx, k, tol)
+        y2x_sim, y2x_ind, fb2 = canonical_topk(y, x, cy, k, tol)
+        recomputed, rescored = fb1 + fb2, cx.size + cy.size
     else:
         raise ValueError(f"unknown mining engine {engine!r} {ENGINES}")
-    tol = selection_tolerance(prec, x.shape[1])
-    x2y_sim, x2y_ind, fb1 = canonical_topk(x, y, cx, k, tol)
-    y2x_sim, y2x_ind, fb2 = canonical_topk(y, x, cy, k, tol)
     fwd_mean, bwd_mean = x2y_sim.mean(1), y2x_sim.mean(1)
     fwd = margin_scores(x2y_sim, x2y_ind, fwd_mean, bwd_mean)
     bwd = margin_scores(y2x_sim, y2x_ind, bwd_mean, fwd_mean)
@@ -444,7 +842,7 @@ def mine(x: np.ndarray, y: np.ndarray, k: int = 4, engine: str = "mutual", preci
     cand_tgt = np.concatenate([x2y_ind[np.arange(len(x)), fa], np.arange(len(y))])
     scores = np.concatenate([fwd.max(1), bwd.max(1)])
     s, t, sc = greedy_max(cand_src, cand_tgt, scores)
-    return Mined(s, t, sc, backend, time.perf_counter() - t0, fb1 + fb2)
+    return Mined(s, t, sc, backend, time.perf_counter() - t0, recomputed, rescored)
 
 
 def dedup(texts: list[str], ids: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -580,10 +978,12 @@ def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dic
 def bucc_job(inputs: dict[str, str], lang: str, condition: str, mining: dict, out: str) -> dict:
     """Mine one language × condition: ``inputs`` has ``emb_<split>``, ``data_<split>`` and ``gold_<split>`` for the
     splits sample (dev: tunes the threshold) and training (test); ``mining`` is exactly retrieval.bucc's k, engine,
-    precision and duplicates. Writes the score JSON (timings go to the log, never into the score file)."""
+    precision and duplicates. Writes the score JSON (timings go to the log, never into the score file), with the
+    neighbour search's work over both splits: ``candidates_rescored`` (exact float64 rescorings) and
+    ``fallback_rows`` (rows recomputed over the whole database)."""
     from xstilts import contracts
 
-    cands, gold, backend, secs, fallback, dups, layer, meta = {}, {}, None, 0.0, 0, {}, None, None
+    cands, gold, backend, secs, fallback, rescored, dups, layer, meta = {}, {}, None, 0.0, 0, 0, {}, None, None
     for split in ("sample", "training"):
         path = inputs[f"emb_{split}"]
         arrays, layers, meta = load_embeddings(path)
@@ -597,14 +997,15 @@ def bucc_job(inputs: dict[str, str], lang: str, condition: str, mining: dict, ou
         g = contracts.read("bucc_gold", inputs[f"gold_{split}"])
         cands[split], gold[split] = c, set(zip(g["src_id"], g["en_id"]))
         backend, secs, fallback = mined.backend, secs + mined.seconds, fallback + mined.fallback_rows
+        rescored += mined.candidates_rescored
         dups[split] = {"source": duplicate_stats(src["text"]), "english": duplicate_stats(en["text"])}
     res = bucc_evaluate(cands["sample"], gold["sample"], cands["training"], gold["training"], name=f"BUCC {lang}")
     log.info("mining time %.2f s (%s)", secs, backend)
     for w in res["warnings"]:
         log.warning("%s", w)
     res.update(language=lang, condition=condition, layer=layer, backend=backend, k=mining["k"],
-               precision=mining["precision"], fallback_rows=fallback, ties=TIE_RULE, duplicates=mining["duplicates"],
-               repeated_sentences=dups, embedding_meta=meta,
+               precision=mining["precision"], fallback_rows=fallback, candidates_rescored=rescored, ties=TIE_RULE,
+               duplicates=mining["duplicates"], repeated_sentences=dups, embedding_meta=meta,
                protocol="threshold tuned on sample (dev), applied to training (test); oracle_* = tuned on test gold")
     atomic_write_json(res, out)
     return res
