@@ -1,10 +1,13 @@
-"""Each rule's conda env provides what its script imports, checked without conda.
+"""The conda environments: every rule's env is a shipped file, every env is pinned, `gpu_envs` selects the GPU
+builds, and each rule's env provides what its script imports, checked without conda.
 
-For every rule in workflow/rules/*.smk that runs a script, the env named by its ``conda:`` directive is modelled as
-the distributions it declares (its conda packages and its pip lines, ``-e ../[extras]`` expanded through
-pyproject.toml) plus everything those require (installed metadata).  The script's module-level imports are then run
-in a fresh interpreter where the top-level packages of every *other* optional distribution (the extras' packages
-and the conda packages of other envs) are blocked, so a rule whose env lacks torch, faiss, scipy, ... fails here.
+The rules and their envs are read from the workflow as Snakemake loads it (its API, in a child process, once per
+config: the mini config, the same with ``--config gpu_envs=True`` and the real-data config, whose data rules differ).
+For every rule that runs a script, the env named by its ``conda:`` directive is modelled as the distributions it
+declares (its conda packages and its pip lines, ``-e ../[extras]`` expanded through pyproject.toml) plus everything
+those require (installed metadata).  The script's module-level imports are then run in a fresh interpreter where the
+top-level packages of every *other* optional distribution (the extras' packages and the conda packages of other
+envs) are blocked, so a rule whose env lacks torch, faiss, scipy, ... fails here.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -23,55 +29,87 @@ import pytest
 import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11 (the envs' Python)
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "workflow" / "rules"
+ENVS = ROOT / "envs"
+ENV_FILES = sorted(ENVS.glob("*.yaml"))
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 NAME = canonicalize_name(PROJECT["name"])
 
 # conda package -> the pip distribution that installs the same importable package
 CONDA_TO_PIP = {"pytorch": "torch", "faiss-gpu": "faiss-cpu", "faiss": "faiss-cpu"}
-CONDA_IGNORED = {"python", "pip"}
+# conda packages that install no Python distribution: the interpreter, the installer, the CUDA version pin
+CONDA_IGNORED = {"python", "pip", "cuda-version"}
 # provided to every script by Snakemake itself (its script preamble puts Snakemake's own path on sys.path)
 ALWAYS = {"snakemake"}
 
-_RULE = re.compile(r"^(\s*)(?:rule|checkpoint)\b\s*(\w*)\s*:")
-_DIRECTIVE = re.compile(r"^\s*(conda|script|name)\s*:\s*(.*)$")
-_STRING = re.compile(r"""^\s*f?["']([^"']+)["']\s*,?\s*$""")
-_CONDA_ENV = re.compile(r"""^\s*conda_env\(["'](\w+)["']\)\s*,?\s*$""")
+# the configs the workflow is loaded with: (config file, --config entries)
+MINI, GPU, REAL = ("tests/data/mini.yaml", ()), ("tests/data/mini.yaml", ("gpu_envs=True",)), ("config/config.yaml", ())
+SETTINGS = (MINI, GPU, REAL)
+
+LOAD_RULES = """
+import json, sys, tempfile
+from pathlib import Path
+
+root, workdir, configfile, *entries = sys.argv[1:]
+sys.path.insert(0, str(Path(root) / "src"))
+from snakemake.api import SnakemakeApi
+from snakemake.cli import parse_config
+from snakemake.settings.types import (ConfigSettings, DeploymentMethod, DeploymentSettings, OutputSettings,
+                                      ResourceSettings, StorageSettings)
+
+with SnakemakeApi(OutputSettings()) as api:
+    wf = api.workflow(resource_settings=ResourceSettings(), storage_settings=StorageSettings(),
+                      config_settings=ConfigSettings(configfiles=[Path(root, configfile)], config=parse_config(entries)),
+                      deployment_settings=DeploymentSettings(deployment_method={DeploymentMethod.CONDA}),
+                      snakefile=Path(root, "Snakefile"), workdir=Path(workdir))
+    rules = {}
+    for r in wf._workflow.rules:  # the rules as Snakemake holds them after loading the Snakefile
+        gpu = r.resources.get("gpu")
+        rules[r.name] = {"conda": r.conda_env and str(Path(str(r.basedir), str(r.conda_env)).resolve()),
+                         "script": r.script and str(Path(str(r.basedir), r.script).resolve()),
+                         "file": str(r.snakefile), "gpu": getattr(gpu, "value", gpu)}
+print(json.dumps(rules))
+"""
+
+
+def _load(setting: tuple[str, tuple[str, ...]]) -> dict[str, dict]:
+    configfile, entries = setting
+    with tempfile.TemporaryDirectory() as workdir:  # relative paths of the config (language table, lock) resolve here
+        shutil.copytree(ROOT / "config", Path(workdir, "config"))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+        proc = subprocess.run([sys.executable, "-c", LOAD_RULES, str(ROOT), workdir, configfile, *entries], cwd=workdir,
+                              capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, f"loading the workflow with {setting} failed:\n{proc.stderr[-3000:]}"
+    rules = json.loads(proc.stdout.strip().splitlines()[-1])
+    for r in rules.values():
+        for key in ("conda", "script", "file"):
+            r[key] = Path(r[key]) if r[key] else None
+    return rules
+
+
+@cache
+def workflow_rules() -> dict[tuple, dict[str, dict]]:
+    """setting -> rule name -> {conda, script, file, gpu}, the workflow loaded once per setting (in parallel)."""
+    with ThreadPoolExecutor(len(SETTINGS)) as pool:
+        return dict(zip(SETTINGS, pool.map(_load, SETTINGS), strict=True))
 
 
 def rule_scripts() -> list[dict]:
-    """Every rule that runs a script: its name (or file:line), rule file, conda env path and script path."""
-    rules = []
-    for smk in sorted(RULES.glob("*.smk")):
-        lines = smk.read_text().splitlines()
-        cur = None
-        for no, line in enumerate(lines):
-            m = _RULE.match(line)
-            if m:
-                cur = {"rule": m.group(2) or f"{smk.name}:{no + 1}", "file": smk, "conda": None, "script": None}
-                rules.append(cur)
-                continue
-            d = _DIRECTIVE.match(line)
-            if not (d and cur):
-                continue
-            value = d.group(2).strip() or (lines[no + 1] if no + 1 < len(lines) else "")
-            env = _CONDA_ENV.match(value)
-            if d.group(1) == "conda" and env:  # conda_env("torch") -> envs/torch.yaml (workflow/rules/common.smk)
-                cur["conda"] = (RULES.parents[1] / "envs" / f"{env.group(1)}.yaml").resolve()
-                continue
-            s = _STRING.match(value)
-            if not s:
-                continue
-            if d.group(1) == "name":
-                cur["rule"] = s.group(1)
-            else:
-                cur[d.group(1)] = (smk.parent / s.group(1)).resolve()
-    return [r for r in rules if r["script"] is not None]
+    """Every rule that runs a script, once per env it runs in under some setting: its name, rule file, conda env
+    path and script path."""
+    seen, out = set(), []
+    for rules in workflow_rules().values():
+        for name, r in rules.items():
+            if r["script"] is not None and (name, r["conda"]) not in seen:
+                seen.add((name, r["conda"]))
+                out.append({"rule": name, **r})
+    return out
 
 
 def _extra_reqs(extra: str, seen: set[str] | None = None) -> list[Requirement]:
@@ -231,13 +269,129 @@ def env_rules() -> dict[Path, list[dict]]:
     return by_env
 
 
-def test_every_scripted_rule_declares_an_existing_env():
+def test_every_scripted_rule_declares_a_shipped_env():
     rules = rule_scripts()
-    assert len(rules) >= 20, f"parsed only {len(rules)} rules from {RULES}: has the rule syntax changed?"
-    missing = [f"{r['rule']} ({r['file'].name})" for r in rules if r["conda"] is None or not r["conda"].is_file()]
-    assert not missing, f"rules without an existing conda env: {missing}"
-    scripts = [f"{r['rule']}: {r['script']}" for r in rules if not r["script"].is_file()]
+    assert len(rules) >= 20, f"found only {len(rules)} rules with a script: did the workflow load?"
+    missing = sorted({f"{r['rule']} ({r['file'].name})" for r in rules if r["conda"] not in ENV_FILES})
+    assert not missing, f"rules whose conda env is not a file in envs/: {missing}"
+    scripts = sorted({f"{r['rule']}: {r['script']}" for r in rules if not r["script"].is_file()})
     assert not scripts, f"rules whose script is missing: {scripts}"
+
+
+def test_every_shipped_env_is_used_by_a_rule():
+    unused = sorted(e.name for e in ENV_FILES if e not in env_rules())
+    assert not unused, f"envs no rule uses under any setting {SETTINGS}: {unused}"
+
+
+def test_gpu_envs_switches_only_bucc_to_the_faiss_gpu_env():
+    """`--config gpu_envs=True` (parsed as Snakemake parses the command line) gives BUCC mining envs/faiss-gpu.yaml
+    and leaves every other rule's env as it is; without it no rule uses a GPU build."""
+    plain, gpu = workflow_rules()[MINI], workflow_rules()[GPU]
+    assert set(plain) == set(gpu)
+    changed = {name: (plain[name]["conda"], gpu[name]["conda"]) for name in plain
+               if plain[name]["conda"] != gpu[name]["conda"]}
+    assert set(changed) == {"bucc"}, changed
+    assert changed["bucc"] == (ENVS / "faiss.yaml", ENVS / "faiss-gpu.yaml")
+    assert gpu["bucc"]["gpu"] == 1  # a GPU build only for a rule that claims a GPU
+    assert not [n for s in (MINI, REAL) for n, r in workflow_rules()[s].items() if r["conda"] == ENVS / "faiss-gpu.yaml"]
+
+
+def readme_table() -> dict[Path, list[str]]:
+    """envs/README.md's table: env file -> the rule names and patterns (``convert_*``) of its rules column."""
+    rows = {}
+    for line in (ENVS / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        m = re.fullmatch(r"`(envs/[\w.-]+\.yaml)`", cells[0]) if len(cells) >= 4 else None
+        if m:
+            rows[ROOT / m.group(1)] = re.findall(r"`([\w*]+)`", cells[1])
+    return rows
+
+
+def test_envs_readme_lists_the_rules_of_every_env():
+    from fnmatch import fnmatchcase
+
+    table = readme_table()
+    assert set(table) == set(ENV_FILES), sorted(p.name for p in set(table) ^ set(ENV_FILES))
+    for env, patterns in table.items():
+        rules = {r["rule"] for r in env_rules().get(env, [])}
+        unlisted = sorted(r for r in rules if not any(fnmatchcase(r, p) for p in patterns))
+        assert not unlisted, f"envs/README.md does not list these rules of {env.name}: {unlisted}"
+        stale = [p for p in patterns if not any(fnmatchcase(r, p) for r in rules)]
+        assert not stale, f"envs/README.md lists for {env.name} rules that do not use it: {stale}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# pins: every env installs exact versions
+# --------------------------------------------------------------------------------------------------------------
+
+_CONDA_PIN = re.compile(r"^([A-Za-z0-9_.-]+)=(\d+(?:\.\d+)*)$")  # name=1.2.3 (no wildcard, no range)
+
+
+def env_pins(env: Path) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(conda pins, pip pins, problems): name -> exact version, and every dependency line that is not an exact pin
+    (the project's own ``-e ../[extras]`` line excepted)."""
+    conda, pip, problems = {}, {}, []
+    for dep in yaml.safe_load(env.read_text())["dependencies"]:
+        if isinstance(dep, dict):
+            for line in dep.get("pip", []):
+                if re.match(r"^-e\s+\.\./(\[[^\]]*\])?$", line.strip()):
+                    continue
+                req = Requirement(line)
+                spec = list(req.specifier)
+                if len(spec) == 1 and spec[0].operator == "==" and "*" not in spec[0].version and not req.marker:
+                    pip[canonicalize_name(req.name)] = spec[0].version
+                else:
+                    problems.append(f"pip: {line}")
+        else:
+            m = _CONDA_PIN.match(str(dep).strip())
+            if m:
+                conda[m.group(1)] = m.group(2)
+            else:
+                problems.append(f"conda: {dep}")
+    return conda, pip, problems
+
+
+def _requirements_of_project_line(env: Path) -> list[Requirement]:
+    """The core requirements and those of the extras the env's ``-e ../[extras]`` line installs."""
+    reqs = []
+    for dep in yaml.safe_load(env.read_text())["dependencies"]:
+        for line in dep.get("pip", []) if isinstance(dep, dict) else []:
+            m = re.match(r"^-e\s+\.\./(?:\[([^\]]*)\])?$", line.strip())
+            if m:
+                reqs += [Requirement(r) for r in PROJECT["dependencies"]]
+                for extra in filter(None, (m.group(1) or "").split(",")):
+                    reqs += _extra_reqs(extra.strip())
+    return reqs
+
+
+@pytest.mark.parametrize("env", ENV_FILES, ids=lambda p: p.name)
+def test_env_pins_exact_versions(env):
+    conda, pip, problems = env_pins(env)
+    assert not problems, f"{env.name}: dependencies without an exact version: {problems}"
+    assert "python" in conda, f"{env.name} does not pin python"
+    pinned = set(pip) | {canonicalize_name(CONDA_TO_PIP.get(n, n)) for n in conda}
+    unpinned = sorted({canonicalize_name(r.name) for r in _requirements_of_project_line(env)} - pinned)
+    assert not unpinned, f"{env.name} installs the project's requirements {unpinned} without pinning them"
+
+
+def test_pins_satisfy_pyproject_and_agree_across_envs():
+    """A pin inside the range pyproject.toml allows (else pip fails to install the env), and one version of a package
+    in every env that pins it."""
+    allowed: dict[str, SpecifierSet] = {}
+    for r in [*map(Requirement, PROJECT["dependencies"]), *(q for e in PROJECT["optional-dependencies"]
+                                                            for q in _extra_reqs(e))]:
+        allowed[canonicalize_name(r.name)] = allowed.get(canonicalize_name(r.name), SpecifierSet()) & r.specifier
+    versions: dict[str, set[str]] = {}
+    outside = []
+    for env in ENV_FILES:
+        conda, pip, _ = env_pins(env)
+        for name, version in [*pip.items(), *((canonicalize_name(n), v) for n, v in conda.items())]:
+            versions.setdefault(name, set()).add(version)
+            if name in allowed and not allowed[name].contains(version, prereleases=True):
+                outside.append(f"{env.name}: {name}=={version} (pyproject.toml: {allowed[name]})")
+    assert not outside, outside
+    differ = {n: sorted(v) for n, v in versions.items() if len(v) > 1}
+    assert not differ, f"packages pinned to different versions in different envs: {differ}"
 
 
 def test_test_extra_installs_every_extra():
@@ -250,10 +404,11 @@ def test_test_extra_installs_every_extra():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env", sorted(env_rules()), ids=lambda p: p.name)
+@pytest.mark.parametrize("env", ENV_FILES, ids=lambda p: p.name)
 def test_env_provides_every_import_of_its_rules(env):
     envs = sorted(env_rules())
-    statements = {r["rule"]: script_imports(r["script"]) for r in env_rules()[env]}
+    statements = {r["rule"]: script_imports(r["script"]) for r in env_rules().get(env, [])}
+    assert statements, f"no rule uses {env.name}"
     failures = run_in_env(env, statements, envs)
     assert not failures, f"{env.name} lacks modules its rules import:\n" + "\n".join(
         f"  {rule}: {msg}" for rule, msgs in failures.items() for msg in msgs)

@@ -369,6 +369,11 @@ class StudyPlan:
         return Runtime.from_dict(self.config["training"])
 
     @property
+    def gpu_envs(self) -> bool:
+        """Whether GPU rules use the GPU builds of their conda envs (workflow/rules/common.smk: conda_env)."""
+        return bool(self.config["gpu_envs"])
+
+    @property
     def train_threads(self) -> int:
         return int(self.config["training"]["threads"])
 

@@ -40,8 +40,16 @@ else:
     SOURCES = SourcePlan.from_config(PLAN.config)
 
 
-def conda_env(name):
-    """The conda environment file of a stage (envs/<name>.yaml at the workflow root)."""
+# env -> its GPU build, for rules that claim a GPU when the config sets gpu_envs (torch.yaml serves GPU nodes as it is:
+# PyPI's torch wheel is the CUDA build)
+GPU_ENVS = {"faiss": "faiss-gpu"}
+
+
+def conda_env(name, gpu=False):
+    """The conda environment file of a stage (envs/<name>.yaml at the workflow root); for a rule that claims a GPU
+    (gpu=True), the GPU build of that env (GPU_ENVS) when the config sets gpu_envs (envs/README.md)."""
+    if gpu and PLAN.gpu_envs:
+        name = GPU_ENVS.get(name, name)
     return str(ENVS / f"{name}.yaml")
 
 

@@ -31,7 +31,7 @@ rule bucc:
     benchmark:
         "benchmarks/retrieval/bucc/{condition}/{lang}.tsv"
     conda:
-        conda_env("faiss")
+        conda_env("faiss", gpu=True)
     threads: 2
     resources:
         gpu=1,
