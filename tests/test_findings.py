@@ -107,15 +107,15 @@ def test_opening_paragraph_reports_what_was_measured():
     assert "nli: +12.0 points (95% CI +8.0 to +16.0)" in text
     assert "mc +1.0 points" in text
     # the sign kept straight: a smaller gain, and a smaller loss (a positive difference of two negative changes)
-    assert "gained less than the less synthetic ones under nli (+10.0 vs +15.0 points, difference -5.0" in text
-    assert "lost less than the less synthetic ones under mc (-2.0 vs -6.0 points, difference +4.0" in text
-    assert "gained where the less synthetic ones lost under qa (+1.0 vs -2.0 points" in text
+    assert "under nli the more synthetic languages gained less than the less synthetic ones (+10.0 vs +15.0 points, difference -5.0" in text
+    assert "under mc the more synthetic languages lost less than the less synthetic ones (-2.0 vs -6.0 points, difference +4.0" in text
+    assert "under qa the more synthetic languages gained where the less synthetic ones lost (+1.0 vs -2.0 points" in text
     from xstilts.findings import _compared
 
     assert _compared(-0.02, -0.02) == "changed as much as the less synthetic ones"
     assert _compared(0.0, -0.02) == "did not change where the less synthetic ones lost"
     assert _compared(-0.03, -0.01) == "lost more than the less synthetic ones"
-    assert "0.52" in text
+    assert "test F1 52.0 points" in text
     none = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=None, base_acc=0.41, chance=0.005,
                              deltas=deltas.assign(excludes_zero=False), direction=None, dial_name="x", bucc_f1=None, n_languages=8)
     assert "No condition changed" in none and "BUCC" not in none
@@ -172,8 +172,128 @@ def test_report_figures_put_zero_in_the_middle(monkeypatch, tmp_path):
                           "composite": [0.0, 1.0, 2.0] * 2, "delta": [0.01, 0.02, 0.05, -0.01, 0.0, 0.01]})
     report.scatter_by_condition(cells, "composite", str(tmp_path / "s.png"))
     lo, hi = figs[-1].axes[0].get_ylim()
-    assert lo == pytest.approx(-hi) and hi >= 0.05
+    assert lo == pytest.approx(-hi) and hi >= 5.0  # points: the largest |Δ| is 0.05 = 5 points
     layers = pd.DataFrame({"condition": ["nli", "nli", "qa", "qa"], "layer": [0, 1, 0, 1], "delta": [0.03, -0.01, 0.0, 0.01]})
     report.layer_heatmap(layers, str(tmp_path / "h.png"))
     clim = figs[-1].axes[0].images[0].get_clim()
-    assert clim[0] == pytest.approx(-clim[1]) and clim[1] == pytest.approx(0.03)
+    assert clim[0] == pytest.approx(-clim[1]) and clim[1] == pytest.approx(3.0)  # points
+
+
+# ---------------------------------------------------------------- the morphology sentence says no more than the analysis
+
+def _direction(rows):
+    return pd.DataFrame([{"condition": c, "delta_more_synthetic": m, "delta_less_synthetic": l, "difference": m - l,
+                          "ci_low": lo, "ci_high": hi, "excludes_zero": lo > 0 or hi < 0, "n_languages": 8, "n_more_synthetic": 4}
+                         for c, m, l, lo, hi in rows])
+
+
+def _pooled(estimate, ci_low, ci_high, p=0.4, sd=2.0, p_holm=np.nan, perm_p=0.5):
+    common = {"outcome": "retrieval_en2xx", "subset": "all", "predictor": "composite", "controls": "log_gib + base_alignment",
+              "predictor_sd": sd, "n": 8, "status": "ok"}
+    return pd.DataFrame([
+        {**common, "model": "spearman_unadjusted", "estimate": 0.9, "ci_low": 0.5, "ci_high": 1.0, "p": 0.001},
+        {**common, "model": "ols_hc3", "estimate": estimate, "ci_low": ci_low, "ci_high": ci_high, "p": p, "p_holm": p_holm},
+        {**common, "model": "freedman_lane", "estimate": estimate, "p": perm_p, "p_holm": perm_p},
+        {**common, "predictor": "ttr", "model": "ols_hc3", "estimate": -1.0, "ci_low": -2.0, "ci_high": -0.5, "p": 0.01},
+    ])
+
+
+FOUR = [("mt", -0.02, -0.06, 0.01, 0.07), ("nli", 0.10, 0.15, -0.09, -0.01), ("qa", 0.01, -0.02, 0.01, 0.05),
+        ("pos", 0.03, 0.025, -0.02, 0.03)]
+
+
+def test_morphology_sentence_names_every_condition():
+    from xstilts.findings import controlled_estimate, morphology_sentence
+
+    text = morphology_sentence(_direction(FOUR), "the true dial", controlled_estimate(_pooled(0.01, -0.02, 0.03), "composite"))
+    for cond in ("mt", "nli", "qa", "pos"):
+        assert f"under {cond} " in text, cond
+
+
+def test_a_condition_whose_split_covers_zero_is_said_to_be_indistinguishable():
+    from xstilts.findings import morphology_sentence
+
+    text = morphology_sentence(_direction(FOUR), "the true dial", None)
+    assert "under pos the difference (more − less synthetic) is +0.5 points (95% CI -2.0 to +3.0), not distinguishable from zero" in text
+
+
+def test_controlled_estimate_covering_zero_is_not_distinguishable_from_zero():
+    from xstilts.findings import controlled_estimate, morphology_sentence
+
+    c = controlled_estimate(_pooled(0.01, -0.02, 0.03, p=0.43), "composite")
+    text = morphology_sentence(_direction(FOUR), "the true dial", c)
+    # slope per unit × SD 2 × 100 points: +2.0 points per SD, CI -4.0 to +6.0
+    assert ("estimates +2.0 points of Δ per SD, 95% CI -4.0 to +6.0, p = 0.43 (Freedman–Lane permutation p = 0.50): "
+            "not distinguishable from zero") in text
+
+
+def test_controlled_estimate_names_its_controls_model_and_sample_size():
+    from xstilts.findings import controlled_estimate, morphology_sentence
+
+    text = morphology_sentence(None, "x", controlled_estimate(_pooled(0.01, -0.02, 0.03), "composite"))
+    assert ("The regression on the morphology composite (PC1), controlled for log pretraining data (GiB), base-model "
+            "alignment (OLS, HC3 errors; Δ Tatoeba retrieval accuracy en→xx averaged over conditions per language; "
+            "n = 8 languages), estimates") in text
+
+
+def test_a_descriptive_split_is_flagged_as_description_when_the_controlled_estimate_covers_zero():
+    from xstilts.findings import controlled_estimate, morphology_sentence
+
+    text = morphology_sentence(_direction(FOUR), "the true dial", controlled_estimate(_pooled(0.01, -0.02, 0.03), "composite"))
+    assert "so the split above is description, not evidence of a morphology effect" in text
+
+
+def test_controlled_estimate_excluding_zero_states_its_sign():
+    from xstilts.findings import controlled_estimate, morphology_sentence
+
+    neg = morphology_sentence(None, "x", controlled_estimate(_pooled(-0.02, -0.03, -0.01, p=0.002), "composite"))
+    assert "estimates -4.0 points of Δ per SD, 95% CI -6.0 to -2.0, p = 0.002" in neg
+    assert "negative, a higher morphology composite (PC1) goes with a smaller Δ" in neg
+    assert "not distinguishable" not in neg
+    pos = morphology_sentence(None, "x", controlled_estimate(_pooled(0.02, 0.01, 0.03), "composite"))
+    assert "positive, a higher morphology composite (PC1) goes with a larger Δ" in pos
+
+
+def test_controlled_estimate_uses_the_holm_p_where_the_table_has_it():
+    from xstilts.findings import controlled_estimate, morphology_sentence
+
+    text = morphology_sentence(None, "x", controlled_estimate(_pooled(0.01, -0.02, 0.03, p=0.2, p_holm=0.6), "composite"))
+    assert "Holm-adjusted p = 0.60" in text
+
+
+def test_a_controlled_estimate_that_could_not_be_computed_says_so():
+    from xstilts.findings import controlled_estimate, morphology_sentence
+
+    pooled = _pooled(np.nan, np.nan, np.nan).assign(status="too few languages (3) for 4 parameters")
+    text = morphology_sentence(None, "x", controlled_estimate(pooled, "composite"))
+    assert "gave no estimate: too few languages (3) for 4 parameters." in text
+    described = morphology_sentence(_direction(FOUR), "x", controlled_estimate(pooled, "composite"))
+    assert "gave no estimate: too few languages (3) for 4 parameters; the split above is therefore description only." in described
+    assert controlled_estimate(pooled, "mattr") is None
+
+
+def test_opening_paragraph_states_the_controlled_estimate_and_every_condition():
+    from xstilts.findings import controlled_estimate
+
+    deltas = pd.DataFrame([{"condition": c, "language": "mean", "delta": 0.0, "ci_low": -0.01, "ci_high": 0.01, "excludes_zero": False}
+                           for c in ("mt", "nli", "qa", "pos")])
+    text = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=4, base_acc=0.4, chance=0.01, deltas=deltas,
+                             direction=_direction(FOUR), dial_name="the true dial", bucc_f1=None, n_languages=8,
+                             controlled=controlled_estimate(_pooled(0.01, -0.02, 0.03), "composite"))
+    assert "No condition changed the mean alignment by more than its sentence-level noise: mt +0.0 points" in text
+    assert all(f"{c} +0.0 points (95% CI -1.0 to +1.0)" in text for c in ("mt", "nli", "qa", "pos"))
+    assert "not distinguishable from zero, so the split above is description" in text
+
+
+def test_findings_figures_have_no_text_below_8_points(monkeypatch, tmp_path):
+    from xstilts import findings, plots
+
+    figs = []
+    monkeypatch.setattr(findings, "_savefig", lambda fig, path: figs.append(fig))
+    deltas = pd.DataFrame([{"condition": c, "language": l, "delta": 0.01 * i, "ci_low": -0.02, "ci_high": 0.03, "excludes_zero": False}
+                           for i, (c, l) in enumerate([(c, l) for c in ("nli", "qa") for l in ("xa", "xb", "mean")])])
+    findings.delta_figure(deltas, str(tmp_path / "d.png"))
+    layers = pd.DataFrame({"language": ["xa", "xa", "xb", "xb"], "layer": [0, 1, 0, 1], "value": [0.1, 0.3, 0.2, 0.4]})
+    findings.layer_figure(layers, 0.02, 1, str(tmp_path / "l.png"))
+    for fig in figs:
+        assert plots.small_texts(fig) == []

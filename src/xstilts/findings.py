@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xstilts import labels
 from xstilts.retrieval import read_hits
 
 
@@ -132,10 +133,100 @@ def _compared(more: float, less: float) -> str:
     return f"{verb(more)} where the less synthetic ones {verb(less).replace('did not change', 'did not')}"
 
 
+def controlled_estimate(pooled: pd.DataFrame | None, primary: str, model: str = "ols_hc3", subset: str = "all") -> dict | None:
+    """The regression's controlled estimate for ``primary`` from the pooled table (Δ averaged over conditions per
+    language, xstilts.regression): ``model``'s slope per SD of the predictor in the outcome's display unit, its 95%
+    CI and p (Holm-adjusted where the table has it), n, controls and status, plus the Freedman–Lane permutation p
+    (the pre-registered test of the primary predictor).  None when the table has no such row."""
+    if pooled is None or not len(pooled):
+        return None
+    rows = pooled[(pooled["model"] == model) & (pooled["predictor"] == primary)]
+    if "subset" in pooled:
+        rows = rows[rows["subset"] == subset]
+    if not len(rows):
+        return None
+    r = rows.iloc[0]
+    outcome = str(r["outcome"]) if "outcome" in r and isinstance(r["outcome"], str) else "retrieval_en2xx"
+    sd = float(r["predictor_sd"]) if "predictor_sd" in r and np.isfinite(float(r["predictor_sd"])) else 1.0
+    k = labels.scale(outcome) * sd
+
+    def num(col: str) -> float:
+        v = r.get(col, np.nan)
+        return float(v) if v is not None and not pd.isna(v) else float("nan")
+
+    holm = num("p_holm")
+    fl = pooled[(pooled["model"] == "freedman_lane") & (pooled["predictor"] == primary)]
+    if "subset" in pooled:
+        fl = fl[fl["subset"] == subset]
+    perm = float(fl.iloc[0]["p"]) if len(fl) and not pd.isna(fl.iloc[0].get("p", np.nan)) else float("nan")
+    return {"model": model, "predictor": primary, "outcome": outcome, "estimate": k * num("estimate"),
+            "ci_low": k * num("ci_low"), "ci_high": k * num("ci_high"),
+            "p": holm if np.isfinite(holm) else num("p"), "p_adjusted": bool(np.isfinite(holm)),
+            "n": int(num("n")) if np.isfinite(num("n")) else None, "controls": r["controls"] if "controls" in r else None,
+            "status": str(r.get("status", "ok")), "permutation_p": perm}
+
+
+def _fixed(x: float, digits: int = 1) -> str:
+    return f"{x:+.{digits}f}"
+
+
+def morphology_sentence(direction: pd.DataFrame | None, dial_name: str, controlled: dict | None) -> str:
+    """What the run says about morphology, and no more: per condition (every one) the descriptive median split of
+    the dial with its CI over sentences, then the regression's controlled estimate with its CI and p, saying "not
+    distinguishable from zero" whenever a CI covers 0."""
+    out = []
+    if direction is not None and len(direction) and "difference" in direction:
+        d0 = direction.iloc[0]
+        n_more = int(d0["n_more_synthetic"]) if "n_more_synthetic" in direction else None
+        n_all = int(d0["n_languages"]) if "n_languages" in direction else None
+        split = (f"; {n_more} more vs {n_all - n_more} less synthetic languages" if n_more is not None and n_all is not None else "")
+        clauses = []
+        for r in direction.itertuples():
+            ci = f"95% CI {_pct(r.ci_low)} to {_pct(r.ci_high)}"
+            if r.excludes_zero:
+                clauses.append(f"under {r.condition} the more synthetic languages "
+                               f"{_compared(r.delta_more_synthetic, r.delta_less_synthetic)} ({_pct(r.delta_more_synthetic)} vs "
+                               f"{_pct(r.delta_less_synthetic)} points, difference {_pct(r.difference)}, {ci})")
+            else:
+                clauses.append(f"under {r.condition} the difference (more − less synthetic) is {_pct(r.difference)} points "
+                               f"({ci}), not distinguishable from zero")
+        out.append(f"Morphology, descriptively (median split on {dial_name}{split}; CIs over sentences): "
+                   + "; ".join(clauses) + ".")
+    if controlled is not None:
+        what = labels.measure(controlled["outcome"])
+        u = labels.unit(controlled["outcome"])
+        pred = labels.predictor(controlled["predictor"])
+        setting = (f"The regression on the {pred}, controlled for {labels.controls(controlled['controls'])} "
+                   f"({labels.model(controlled['model'])}; Δ {what} averaged over conditions per language"
+                   + (f"; n = {controlled['n']} languages" if controlled["n"] is not None else "") + "),")
+        described = direction is not None and "excludes_zero" in direction and bool(direction["excludes_zero"].any())
+        est, lo, hi = controlled["estimate"], controlled["ci_low"], controlled["ci_high"]
+        if not (np.isfinite(est) and np.isfinite(lo) and np.isfinite(hi)):
+            out.append(f"{setting} gave no estimate: {controlled['status']}"
+                       + ("; the split above is therefore description only" if described else "") + ".")
+        else:
+            p = f"{'Holm-adjusted ' if controlled['p_adjusted'] else ''}p = {labels.p_value(controlled['p'])}"
+            perm = (f" (Freedman–Lane permutation p = {labels.p_value(controlled['permutation_p'])})"
+                    if np.isfinite(controlled["permutation_p"]) else "")
+            head = (f"{setting} estimates {_fixed(est)}{' points' if u else ''} of Δ per SD, "
+                    f"95% CI {_fixed(lo)} to {_fixed(hi)}, {p}{perm}")
+            if lo <= 0 <= hi:
+                tail = ": not distinguishable from zero"
+                if described:
+                    tail += ", so the split above is description, not evidence of a morphology effect"
+            else:
+                sign = "positive" if est > 0 else "negative"
+                tail = f": {sign}, a higher {pred} goes with a {'larger' if est > 0 else 'smaller'} Δ"
+            out.append(head + tail + ".")
+    return " ".join(out)
+
+
 def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int | None, base_acc: float, chance: float,
                       deltas: pd.DataFrame, direction: pd.DataFrame | None, dial_name: str, bucc_f1: float | None,
-                      n_languages: int) -> str:
-    """The summary's first paragraph, built from the results (accuracies in percentage points)."""
+                      n_languages: int, controlled: dict | None = None) -> str:
+    """The summary's opening, built from the results (accuracies in percentage points), in four short paragraphs
+    (setting, change, morphology, trust).  Every condition is named with its Δ; the morphology part is
+    :func:`morphology_sentence`."""
     means = deltas[deltas["language"] == "mean"].sort_values("delta")
     sig = means[means["excludes_zero"]]
     world = (f"This is the **{study}** run: {n_languages} synthetic languages rendered from one grammar, whose "
@@ -152,39 +243,33 @@ def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int 
     def rng_(r) -> str:
         return f"{_pct(r.delta)} points (95% CI {_pct(r.ci_low)} to {_pct(r.ci_high)})"
 
+    rest = means[~means["excludes_zero"]]
     if len(sig):
         found += ("After intermediate training the change exceeds its sentence-level noise for "
                   + "; ".join(f"{r.condition}: {rng_(r)}" for r in sig.itertuples()) + ". ")
+        if len(rest):
+            found += "Not distinguishable from zero: " + "; ".join(f"{r.condition} {rng_(r)}" for r in rest.itertuples()) + ". "
     else:
-        found += "No condition changed the mean alignment by more than its sentence-level noise. "
-    rest = means[~means["excludes_zero"]]
-    if len(rest) and len(sig):
-        found += "Not distinguishable from zero: " + "; ".join(f"{r.condition} {rng_(r)}" for r in rest.itertuples()) + ". "
-    if direction is not None and len(direction):
-        dsig = direction[direction["excludes_zero"]]
-        found += (f"Morphology ({dial_name}): the more synthetic languages "
-                  + ("; ".join(f"{_compared(r.delta_more_synthetic, r.delta_less_synthetic)} "
-                               f"under {r.condition} ({_pct(r.delta_more_synthetic)} vs {_pct(r.delta_less_synthetic)} "
-                               f"points, difference {_pct(r.difference)}, CI {_pct(r.ci_low)} to {_pct(r.ci_high)})"
-                               for r in dsig.itertuples()) if len(dsig) else
-                     "changed neither more nor less than the less synthetic ones beyond sentence noise in any condition")
-                  + ". ")
+        found += ("No condition changed the mean alignment by more than its sentence-level noise: "
+                  + "; ".join(f"{r.condition} {rng_(r)}" for r in rest.itertuples()) + ". ")
+    morph = morphology_sentence(direction, dial_name, controlled)
     if bucc_f1 is not None and np.isfinite(bucc_f1):
-        found += f"BUCC mining (threshold tuned on dev) reaches test F1 {bucc_f1:.2f} with the base model. "
+        found += f"BUCC mining (threshold tuned on dev) reaches test F1 {100 * bucc_f1:.1f} points with the base model."
     believe = ("These CIs count sentence noise only, in a world built so that the answer can be seen: to believe "
                "a morphology effect on real languages takes the language-level regression below (dozens of "
                "languages, controls for resource size and base alignment, several seeds) on the pinned public "
                "model, not this demo." if synthetic else
                "These CIs count sentence noise only; the language-level evidence is the regression below, and it "
                "needs several seeds and enough languages to have power.")
-    return world + question + found + believe
+    # four short paragraphs: the setting, what changed, what morphology has to do with it, how far to trust it
+    return "\n\n".join(part.strip() for part in (world + question, found, morph, believe) if part.strip())
 
 
 def means_markdown(deltas: pd.DataFrame, direction: pd.DataFrame) -> str:
     """The condition means behind the paragraph as a Markdown table (points; CIs over sentences)."""
     m = deltas[deltas["language"] == "mean"].set_index("condition")
     d = direction.set_index("condition") if "difference" in direction else pd.DataFrame(index=m.index)
-    lines = ["| condition | base acc. | acc. | Δ (95% CI) | Δ more − less synthetic (95% CI) |", "|---|---|---|---|---|"]
+    lines = ["| condition | base acc. | acc. | Δ (95% CI) | Δ more − less synthetic (95% CI) |", "|:---|---:|---:|---:|---:|"]
     for cond, r in m.iterrows():
         dd = d.loc[cond] if cond in d.index else None
         morph = f"{_pct(dd.difference)} ({_pct(dd.ci_low)}, {_pct(dd.ci_high)})" if dd is not None else "–"
@@ -220,7 +305,8 @@ def delta_figure(deltas: pd.DataFrame, path: str) -> None:
     conds = sorted(deltas["condition"].unique())
     langs = [l for l in sorted(deltas["language"].unique()) if l != "mean"] + ["mean"]
     lim = 100 * float(np.nanmax(np.abs(deltas[["ci_low", "ci_high"]].to_numpy()))) * 1.1 or 1.0
-    fig, axes = plt.subplots(1, len(conds), figsize=(2.4 * len(conds) + 1, 0.28 * len(langs) + 1.4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(conds), figsize=(2.0 * len(conds) + 1.0, 0.3 * len(langs) + 1.8), sharey=True, squeeze=False,
+                             layout="constrained")
     for ax, cond in zip(axes[0], conds):
         d = deltas[deltas["condition"] == cond].set_index("language").reindex(langs)
         y = np.arange(len(langs))
@@ -232,36 +318,38 @@ def delta_figure(deltas: pd.DataFrame, path: str) -> None:
         ax.axvline(0, color="k", lw=0.6)
         ax.axhline(len(langs) - 1.5, color="0.8", lw=0.5)
         ax.set_xlim(-lim, lim)
-        ax.set_title(cond, fontsize=9)
-        ax.tick_params(labelsize=7)
+        ax.set_title(cond, fontsize=10)
+        ax.tick_params(labelsize=9)
     axes[0][0].set_yticks(np.arange(len(langs)), langs)
     axes[0][0].invert_yaxis()
-    fig.supxlabel("Δ Tatoeba accuracy@1 en→xx, condition − base (points; 95% bootstrap CI over sentences)", fontsize=8)
-    fig.tight_layout()
+    fig.supxlabel(f"Δ {labels.measure('retrieval_en2xx')}, condition − base (points; 95% bootstrap CI over sentences)\n"
+                  "red / blue: the CI excludes 0; grey: it covers 0", fontsize=9)
     _savefig(fig, path)
 
 
 def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path: str) -> None:
-    """Base-model en→xx accuracy per layer and language, with the chance level and the configured main layer."""
+    """Base-model en→xx accuracy (points) per layer and language, with the chance level and the configured main
+    layer; the legend beside the axes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     piv = base_layers.pivot_table(index="layer", columns="language", values="value")
-    fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
     for lang in piv.columns:
         ax.plot(piv.index, 100 * piv[lang], marker="o", ms=3, lw=1, label=lang)
     ax.plot(piv.index, 100 * piv.mean(axis=1), color="k", lw=2.2, label="mean")
     ax.axhline(100 * chance, color="grey", ls="--", lw=1)
-    ax.annotate(f"chance ({100 * chance:.1f}%)", (piv.index.min(), 100 * chance), xytext=(2, 3), textcoords="offset points",
-                fontsize=7, color="grey")
-    ax.axvline(main_layer, color="0.7", ls=":", lw=1)
+    ax.annotate(f"chance ({100 * chance:.1f} points)", (piv.index.min(), 100 * chance), xytext=(2, 3), textcoords="offset points",
+                fontsize=8, color="0.35")
+    ax.axvline(main_layer, color="0.6", ls=":", lw=1)
+    ax.annotate("main layer", (main_layer, 100), xytext=(3, -12), textcoords="offset points", fontsize=8, color="0.35")
     ax.set_xticks(list(piv.index))
     ax.set_xlabel("layer (hidden_states index; 0 = embeddings)")
-    ax.set_ylabel("base accuracy@1 en→xx (%)")
+    ax.set_ylabel(f"base {labels.measure('retrieval_en2xx')}\n(points)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=6, ncol=2, frameon=False)
+    fig.legend(fontsize=8, ncols=1 if len(piv.columns) <= 12 else 2, frameon=False, loc="outside right upper")
     _savefig(fig, path)
 
 
@@ -272,9 +360,12 @@ def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path
 
 def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
                  bucc_scores: list[str], languages: str, morphology: str, dial: str | None,
-                 primary: str, study: str, synthetic: bool, n_boot: int, seed: int, out: dict[str, str], base: str = "base") -> str:
+                 primary: str, study: str, synthetic: bool, n_boot: int, seed: int, out: dict[str, str], base: str = "base",
+                 pooled: str | None = None) -> str:
     """Compute the Δ table with CIs, the direction by morphology, the two figures and the opening paragraph; write
-    them to ``out`` (keys delta, direction, opening, delta_figure, layer_figure).  Returns the paragraph."""
+    them to ``out`` (keys delta, direction, opening, delta_figure, layer_figure).  ``pooled``: the regression's
+    pooled table, whose controlled estimate for ``primary`` the paragraph states beside the descriptive split.
+    Returns the paragraph."""
     from xstilts.io import atomic_write_text, read_json
 
     hits = main_layer_hits(hits, layer)
@@ -300,7 +391,8 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
     n_layers = int(layers["layer"].max()) if len(layers) else None
     text = opening_paragraph(study=study, synthetic=synthetic, layer=layer, n_layers=n_layers, base_acc=base_acc, chance=chance,
                              deltas=deltas, direction=direction if "difference" in direction else None, dial_name=dial_name,
-                             bucc_f1=bucc_f1, n_languages=len({l for _, l in hits}))
+                             bucc_f1=bucc_f1, n_languages=len({l for _, l in hits}),
+                             controlled=controlled_estimate(pd.read_csv(pooled), primary) if pooled else None)
     atomic_write_text(deltas.to_csv(index=False), out["delta"])
     atomic_write_text(direction.to_csv(index=False), out["direction"])
     atomic_write_text(text + "\n\n" + means_markdown(deltas, direction) + "\n", out["opening"])

@@ -91,6 +91,11 @@ TEMPLATES: dict[str, str] = {
     "figure_morphology": "figures/morphology_vs_delta.png",
     "figure_forest": "figures/coefficients_forest.png",
     "figure_heatmap": "figures/layer_delta_heatmap.png",
+    # the summary and the main tables as HTML: the Snakemake report shows these inline
+    "summary_html": "summary.html",
+    "table_scores_html": "tables/scores.html",
+    "table_retrieval_html": "tables/retrieval.html",
+    "table_regression_html": "tables/regression.html",
     # which study produced this results tree (xstilts.study)
     "study": "study.json",
 }

@@ -8,6 +8,7 @@ rule findings:
         bucc=PLAN.every("bucc_score", langs=BUCC_LANGS, conditions=["base"]),
         languages=language_table(),
         morphology=rules.morphology_table.output.table,
+        pooled=rules.regression.output.pooled,
     output:
         delta=report(LAYOUT.findings_delta, caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"),
         direction=LAYOUT.findings_direction,
@@ -23,7 +24,7 @@ rule findings:
         settings=PLAN.findings,
         seed=PLAN.seed,
     message:
-        "Δ alignment with bootstrap CIs and the summary's opening paragraph"
+        "Δ alignment with bootstrap CIs and the summary's opening paragraph (with the regression's controlled estimate)"
     script:
         "../scripts/findings.py"
 
@@ -43,7 +44,18 @@ rule report:
         delta_figure=rules.findings.output.delta_figure,
         layer_figure=rules.findings.output.layer_figure,
     output:
-        summary=report(LAYOUT.summary, caption="../report/summary.rst", category="Summary"),
+        summary=report(LAYOUT.summary, caption="../report/summary_md.rst", category="Summary"),
+        summary_html=report(LAYOUT.summary_html, caption="../report/summary.rst", category="Summary"),
+        scores_html=report(LAYOUT.table_scores_html, caption="../report/scores_html.rst", category="Tables", subcategory="Scores"),
+        retrieval_html=report(
+            LAYOUT.table_retrieval_html, caption="../report/retrieval_html.rst", category="Tables", subcategory="Retrieval"
+        ),
+        regression_html=report(
+            LAYOUT.table_regression_html,
+            caption="../report/regression_html.rst",
+            category="Tables",
+            subcategory="Regression",
+        ),
         target_scores=report(
             LAYOUT.table_target_scores, caption="../report/target_scores.rst", category="Tables", subcategory="Scores"
         ),
@@ -62,6 +74,6 @@ rule report:
     params:
         settings=PLAN.report,
     message:
-        "Writing tables, figures and the summary"
+        "Writing tables, figures and the summary (Markdown and HTML)"
     script:
         "../scripts/report.py"

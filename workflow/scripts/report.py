@@ -1,4 +1,4 @@
-"""Adapter: tables, figures and results/summary.md (xstilts.report)."""
+"""Adapter: tables, figures, the summary (Markdown and HTML) and the HTML tables (xstilts.report)."""
 from xstilts.logs import to_file
 from xstilts.report import report_job
 
