@@ -9,10 +9,10 @@ import functools
 import re
 from pathlib import Path
 
-import pandas as pd
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from xstilts.languages import LanguageTableError, read_language_table
 from xstilts.qa_metrics import MLQA_ARTICLES
 
 RESERVED_CONDITIONS = ("base", "multitask")
@@ -94,7 +94,10 @@ def known_languages(config: dict) -> set[str]:
     table = Path(config["language_table"])
     if not table.exists():
         raise ConfigError(f"config key 'language_table': file {table} not found")
-    return set(pd.read_csv(table, keep_default_na=False)["iso639_1"])
+    try:
+        return set(read_language_table(table)["iso639_1"])
+    except LanguageTableError as e:
+        raise ConfigError(f"config key 'language_table': {e}") from None
 
 
 def semantic_problems(config: dict) -> list[str]:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from xstilts import contracts
 from xstilts.io import atomic_path, atomic_write_json, atomic_write_parquet
+from xstilts.languages import read_language_table
 from xstilts.sources.readers import FORMATS, load_split, manifest
 from xstilts.sources.registry import SourceError, expand, language_vars
 
@@ -143,8 +144,8 @@ def convert_tatoeba(src: dict, raw: str | Path, lang: str, out: str | Path, tabl
     v = language_vars(table_path)[lang]
     xx, en = FORMATS[src["format"]].read(raw, src, v)
     df = pd.DataFrame({"source_sentence": xx, "target_sentence": en, "source_lang": lang, "target_lang": pivot})
-    expected = pd.read_csv(table_path, keep_default_na=False, dtype=str).set_index("iso639_1").loc[lang].get("tatoeba_pairs") or ""
-    contracts.write("tatoeba", df, out, expected_rows=int(expected) if expected else None, tolerance=0.0)
+    expected = read_language_table(table_path).set_index("iso639_1").loc[lang, "tatoeba_pairs"]
+    contracts.write("tatoeba", df, out, expected_rows=None if pd.isna(expected) else int(expected), tolerance=0.0)
     return len(df)
 
 

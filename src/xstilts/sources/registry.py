@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
-
+from xstilts.languages import read_language_table
 from xstilts.plan import LAYOUT
 
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
@@ -106,7 +105,7 @@ def language_vars(table_path: str | Path) -> dict[str, dict]:
 
 @lru_cache(maxsize=8)
 def _language_vars(table_path: str, mtime_ns: int) -> dict[str, dict]:
-    t = pd.read_csv(table_path, keep_default_na=False, dtype=str)
+    t = read_language_table(table_path)  # checked against its contract (xstilts.languages)
     out = {}
     for r in t.to_dict("records"):
         out[r["iso639_1"]] = {"lang": r["iso639_1"], "iso639_3": r["iso639_3"], "laser_xtreme_code": r.get("laser_xtreme_code") or "",
