@@ -163,8 +163,8 @@ def test_workflow_gpu_jobs_claim_devices_locally(tmp_path_factory):
     project = mini_demo(tmp_path_factory)
     lines = [m for p in (project / "logs").rglob("*.log")
              for m in re.finditer(r"xstilts\.device: CUDA_VISIBLE_DEVICES=(\S+) \(([^)]*)\)", p.read_text(errors="replace"))]
-    assert lines and all(m.group(2) == "claimed lock" and m.group(1) in {str(i) for i in range(N_GPUS)} for m in lines), \
-        [m.group(0) for m in lines][:5]
+    assert lines, [m.group(0) for m in lines][:5]
+    assert all(m.group(2) == "claimed lock" and m.group(1) in {str(i) for i in range(N_GPUS)} for m in lines), [m.group(0) for m in lines][:5]
     assert {m.group(1) for m in lines} == {str(i) for i in range(N_GPUS)}
     import fcntl
 

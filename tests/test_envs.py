@@ -421,7 +421,8 @@ def test_blocking_catches_a_missing_dependency():
     lean = [e for e in envs if "torch" not in modules(closure(env_declared(e)))]
     assert lean, "every env provides torch: the envs are not lean"
     failures = run_in_env(lean[0], {"probe": ["import xstilts.embed"]}, envs)
-    assert failures and "torch" in failures["probe"][0], failures
+    assert failures, failures
+    assert "torch" in failures["probe"][0], failures
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -65,9 +65,11 @@ def test_delta_ci_detects_a_real_change_and_not_noise():
     t = delta_table(hits, n_boot=500, seed=0)
     up = t[(t.condition == "up") & (t.language == "mean")].iloc[0]
     assert up.delta == pytest.approx(np.mean([hits[("up", l)].mean() - hits[("base", l)].mean() for l in ["xa", "xb", "xc", "xd"]]))
-    assert up.ci_low > 0 and up.excludes_zero
+    assert up.ci_low > 0
+    assert up.excludes_zero
     same = t[(t.condition == "same") & (t.language == "mean")].iloc[0]
-    assert same.delta == 0 and not same.excludes_zero
+    assert same.delta == 0
+    assert not same.excludes_zero
     assert set(t.language) == {"xa", "xb", "xc", "xd", "mean"}
 
 
@@ -85,7 +87,9 @@ def test_direction_follows_the_dial_when_the_world_says_so():
         b, c = _hits(0.5, 0.5 - 0.06 * s, seed=10 + i)  # more synthesis -> larger loss
         hits[("base", lang)], hits[("ft", lang)] = b, c
     d = direction_by_dial(hits, dial, n_boot=500).iloc[0]
-    assert d.difference < 0 and d.ci_high < 0 and d.spearman_rho < 0
+    assert d.difference < 0
+    assert d.ci_high < 0
+    assert d.spearman_rho < 0
     with pytest.raises(ValueError, match="no value"):
         direction_by_dial(hits, dial.drop("xd"))
 
@@ -103,7 +107,9 @@ def test_opening_paragraph_reports_what_was_measured():
                                "ci_low": 0.01, "ci_high": 0.05, "excludes_zero": True}])
     text = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=4, base_acc=0.41, chance=0.005, deltas=deltas,
                              direction=direction, dial_name="true synthesis", bucc_f1=0.52, n_languages=8)
-    assert "41.0%" in text and "82× chance" in text and "layer 2 of 4" in text
+    assert "41.0%" in text
+    assert "82× chance" in text
+    assert "layer 2 of 4" in text
     assert "nli: +12.0 points (95% CI +8.0 to +16.0)" in text
     assert "mc +1.0 points" in text
     # the sign kept straight: a smaller gain, and a smaller loss (a positive difference of two negative changes)
@@ -118,7 +124,8 @@ def test_opening_paragraph_reports_what_was_measured():
     assert "test F1 52.0 points" in text
     none = opening_paragraph(study="demo", synthetic=True, layer=2, n_layers=None, base_acc=0.41, chance=0.005,
                              deltas=deltas.assign(excludes_zero=False), direction=None, dial_name="x", bucc_f1=None, n_languages=8)
-    assert "No condition changed" in none and "BUCC" not in none
+    assert "No condition changed" in none
+    assert "BUCC" not in none
 
 
 def test_findings_job_writes_tables_figures_and_paragraph(tmp_path):
@@ -172,11 +179,13 @@ def test_report_figures_put_zero_in_the_middle(monkeypatch, tmp_path):
                           "composite": [0.0, 1.0, 2.0] * 2, "delta": [0.01, 0.02, 0.05, -0.01, 0.0, 0.01]})
     report.scatter_by_condition(cells, "composite", str(tmp_path / "s.png"))
     lo, hi = figs[-1].axes[0].get_ylim()
-    assert lo == pytest.approx(-hi) and hi >= 5.0  # points: the largest |Δ| is 0.05 = 5 points
+    assert lo == pytest.approx(-hi)
+    assert hi >= 5.0  # points: the largest |Δ| is 0.05 = 5 points
     layers = pd.DataFrame({"condition": ["nli", "nli", "qa", "qa"], "layer": [0, 1, 0, 1], "delta": [0.03, -0.01, 0.0, 0.01]})
     report.layer_heatmap(layers, str(tmp_path / "h.png"))
     clim = figs[-1].axes[0].images[0].get_clim()
-    assert clim[0] == pytest.approx(-clim[1]) and clim[1] == pytest.approx(3.0)  # points
+    assert clim[0] == pytest.approx(-clim[1])
+    assert clim[1] == pytest.approx(3.0)  # points
 
 
 # ---------------------------------------------------------------- the morphology sentence says no more than the analysis

@@ -28,7 +28,8 @@ def test_published_xlmr_large_numbers_give_the_published_aggregate():
     wide, info = P.xtreme_scores(rows(XLMR_LARGE))
     assert round(wide.loc["xlmr", "XTREME"], 1) == 68.1  # XTREME paper: XLM-R Large 68.1
     assert wide.loc["xlmr", "xquad"] == pytest.approx((76.6 + 60.8) / 2)
-    assert len(info) == 9 and info.set_index("task").loc["mlqa", "score"] == "(f1 + exact_match)/2"
+    assert len(info) == 9
+    assert info.set_index("task").loc["mlqa", "score"] == "(f1 + exact_match)/2"
     # F1 alone for QA (the rule a name-blind "main metric" would give) does not reproduce it
     f1_only = np.mean([m.get("f1", m.get("accuracy")) for _, _, m in XLMR_LARGE])
     assert round(f1_only, 1) == 71.1
@@ -56,7 +57,8 @@ def test_language_average_then_metric_mean_per_condition():
         {"condition": "nli", "task": "pos", "type": "tagging", "language": "en", "f1": 0.8, "accuracy": 0.9},
     ])
     wide, _ = P.xtreme_scores(r, scale=100)
-    assert wide.loc["base", "xq"] == pytest.approx(50.0) and wide.loc["base", "pos"] == pytest.approx(90.0)
+    assert wide.loc["base", "xq"] == pytest.approx(50.0)
+    assert wide.loc["base", "pos"] == pytest.approx(90.0)
     assert wide.loc["base", "XTREME"] == pytest.approx(70.0)
     assert wide.loc["nli", "XTREME"] == pytest.approx((60.0 + 80.0) / 2)
 
@@ -130,7 +132,8 @@ def test_scatter_legend_is_outside_the_panels(monkeypatch, tmp_path):
     (legend,) = fig.legends
     lb = legend.get_window_extent()
     assert all(not lb.overlaps(ax.get_window_extent()) for ax in fig.axes if ax.get_visible() and ax.axison)
-    assert not lb.overlaps(fig._supxlabel.get_window_extent()) and not lb.overlaps(fig._supylabel.get_window_extent())
+    assert not lb.overlaps(fig._supxlabel.get_window_extent())
+    assert not lb.overlaps(fig._supylabel.get_window_extent())
     assert all(t.get_fontsize() >= 8 for t in legend.get_texts())
 
 
@@ -138,7 +141,8 @@ def test_scatter_axes_are_in_points_with_human_labels(monkeypatch, tmp_path):
     figs = _capture(monkeypatch)
     P.scatter_by_condition(_cells(), "composite", str(tmp_path / "s.png"), outcome="retrieval_en2xx")
     fig = figs[-1]
-    assert "Tatoeba retrieval accuracy en→xx" in fig.get_supylabel() and "points" in fig.get_supylabel()
+    assert "Tatoeba retrieval accuracy en→xx" in fig.get_supylabel()
+    assert "points" in fig.get_supylabel()
     assert fig.get_supxlabel() == "morphology composite (PC1)"
     assert fig.axes[0].get_ylim()[1] >= 100 * _cells()["delta"].abs().max()
 
@@ -155,12 +159,14 @@ def test_forest_axis_is_robust_to_one_very_wide_interval_and_marks_it(monkeypatc
     P.forest(_pooled_with_a_wide_interval(), str(tmp_path / "f.png"), outcome="retrieval_en2xx")
     ax = figs[-1].axes[0]
     lo, hi = ax.get_xlim()
-    assert -5 < lo < -1.5 and 2.2 < hi < 5  # points: the inner intervals span -1.5 .. +2.2
+    assert -5 < lo < -1.5
+    assert 2.2 < hi < 5  # points: the inner intervals span -1.5 .. +2.2
     ends = sorted(t.get_text() for t in ax.texts if t.get_text())
     assert ends == ["+40.0", "-40.0"]  # the clipped interval's true ends, written at the edges
     arrows = [t for t in ax.texts if t.arrow_patch is not None]
     assert len(arrows) == 2
-    assert "per SD" in ax.get_xlabel() and "points" in ax.get_xlabel()
+    assert "per SD" in ax.get_xlabel()
+    assert "points" in ax.get_xlabel()
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert "morphology composite (PC1) · OLS, HC3 errors" in ticks
 
@@ -169,7 +175,9 @@ def test_robust_limits_keep_every_estimate_and_zero():
     from xstilts.plots import robust_limits
 
     lo, hi = robust_limits([1.0, 2.0, 30.0], [0.0, 1.0, -500.0], [2.0, 3.0, 500.0])
-    assert lo < 0 and hi > 30.0 and hi < 40
+    assert lo < 0
+    assert hi > 30.0
+    assert hi < 40
     lo, hi = robust_limits([], [], [])
     assert lo < 0 < hi
 
@@ -198,19 +206,25 @@ def test_regression_tables_split_by_unit_and_name_each_predictor_once():
                             "ci_high": np.nan, "p": 0.5, "p_holm": np.nan, "n": 8, "status": "ok", "predictor_sd": 1.0}
                            for p, m, e in rows])
     (rank_title, rank), (slope_title, slope) = P.regression_tables(pooled, "retrieval_en2xx")
-    assert "ρ" in rank_title and list(rank["ρ"]) == ["+0.500"]
-    assert "points" in slope_title and list(slope["slope (points)"]) == ["+1.0", "+2.0", "-1.0"]
+    assert "ρ" in rank_title
+    assert list(rank["ρ"]) == ["+0.500"]
+    assert "points" in slope_title
+    assert list(slope["slope (points)"]) == ["+1.0", "+2.0", "-1.0"]
     assert list(slope["predictor"]) == ["morphology composite (PC1)", "", "type–token ratio"]
-    assert "| morphology composite (PC1) |" in P._md_table(slope) and "|  | mixed model |" in P._md_table(slope)
-    assert "95% CI" not in slope and "unit" not in slope  # no interval anywhere: no column for it
+    assert "| morphology composite (PC1) |" in P._md_table(slope)
+    assert "|  | mixed model |" in P._md_table(slope)
+    assert "95% CI" not in slope
+    assert "unit" not in slope  # no interval anywhere: no column for it
 
 
 def test_markdown_html_renders_tables_and_embeds_images(tmp_path):
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     page = P.markdown_html("# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![fig](figures/a.png)\n", tmp_path, "T")
-    assert "<table>" in page and "<td>1</td>" in page
-    assert 'src="data:image/png;base64,' in page and "figures/a.png" not in page
+    assert "<table>" in page
+    assert "<td>1</td>" in page
+    assert 'src="data:image/png;base64,' in page
+    assert "figures/a.png" not in page
 
 
 def _write_json(path, d):
@@ -266,11 +280,30 @@ def test_report_job_writes_html_summary_and_tables_in_points(tmp_path):
                  out={k: str(v) for k, v in out.items()})
     summary = out["summary_html"].read_text()
     assert "This is the <strong>unit</strong> run." in summary
-    assert summary.count("<table>") >= 4 and 'src="data:image/png;base64,' in summary
+    assert summary.count("<table>") >= 4
+    assert 'src="data:image/png;base64,' in summary
     retrieval = out["retrieval_html"].read_text()
     assert '<td style="text-align:right">+10.0 (+5.0, +15.0)</td>' in retrieval  # Δ in points with its CI, right-aligned
-    assert ">50.0</td>" in retrieval and ">2.5</td>" in retrieval  # nli accuracy and chance, in points
+    assert ">50.0</td>" in retrieval
+    assert ">2.5</td>" in retrieval  # nli accuracy and chance, in points
     regression = out["regression_html"].read_text()
-    assert ">+1.0</td>" in regression and "slope (points)" in regression and "<td style=\"text-align:left\">OLS, HC3 errors</td>" in regression
+    assert ">+1.0</td>" in regression
+    assert "slope (points)" in regression
+    assert "<td style=\"text-align:left\">OLS, HC3 errors</td>" in regression
     assert ">51.5</td>" in out["scores_html"].read_text()  # xnli: the language average of 0.50 .. 0.53, in points
     assert pd.read_csv(out["tatoeba"])["acc_en2xx"].max() == pytest.approx(0.5)  # the CSV keeps proportions (the data)
+
+
+def test_every_alignment_measure_has_a_human_label_and_one_unit():
+    """Each measure the alignment stage writes is named in words; proportions are shown in points, the others as
+    they are (xstilts.labels)."""
+    from xstilts import alignment, labels
+
+    assert set(alignment.MEASURES) <= set(labels.MEASURES)
+    for m in alignment.MEASURES:
+        assert labels.measure(m) != m, m
+        assert labels.unit(m) == ("points" if m.startswith("retrieval_") else ""), m
+    assert labels.signed(0.04, "retrieval_en2xx") == "+4.0"
+    assert labels.signed(float("nan")) == "–"
+    assert labels.p_value(0.0004) == "< 0.001"
+    assert labels.controls("cc100_log + script_shared") != "cc100_log + script_shared"

@@ -25,7 +25,8 @@ REPORT_DIR = Path(__file__).resolve().parents[1] / "workflow/report"
 def report(tmp_path_factory) -> Path:
     project = minidemo.mini_demo(tmp_path_factory)
     rc, out = minidemo.run(project, "--report", "report.html", "--configfile", "config/demo.yaml", timeout=600)
-    assert rc == 0 and "Report created" in out, out[-3000:]
+    assert rc == 0, out[-3000:]
+    assert "Report created" in out, out[-3000:]
     return project / "report.html"
 
 
@@ -50,7 +51,8 @@ def test_figures_and_tables_are_registered_with_captions(report):
     assert {t: placed[f"results/tables/{t}.html"] for t in ("scores", "retrieval", "regression")} == {
         "scores": ("Tables", "Scores"), "retrieval": ("Tables", "Retrieval"), "regression": ("Tables", "Regression")}
     for path, r in results.items():
-        assert r["caption"] and len(re.sub(r"<[^>]+>", "", r["caption"]).split()) >= 8, f"{path}: no caption"
+        assert r["caption"], f"{path}: no caption"
+        assert len(re.sub(r"<[^>]+>", "", r["caption"]).split()) >= 8, f"{path}: no caption"
     categories = _embedded(report.read_text(), "categories")
     assert set(categories) == {"Figures", "Tables", "Summary"}
     used = {m.group(1) for p in REPORT_DIR.parent.glob("rules/*.smk")
@@ -77,7 +79,9 @@ def test_report_renders_every_figure_in_headless_chromium(report):
             shown = b.evaluate("new Promise(done => setTimeout(() => { const i = [...document.images].find(i => i.src === "
                                f"results[{json.dumps(f)}].data_uri); done(i && i.complete ? [i.naturalWidth, i.naturalHeight]"
                                " : null) }, 400))")
-            assert shown and shown[0] > 100 and shown[1] > 100, (f, shown)
+            assert shown, (f, shown)
+            assert shown[0] > 100, (f, shown)
+            assert shown[1] > 100, (f, shown)
             caption = html.unescape(re.sub(r"<[^>]+>", "", results[f]["caption"])).split()[:6]
             text = " ".join(b.evaluate("document.body.innerText").split())
             assert " ".join(caption) in text, (f, caption)
@@ -86,7 +90,8 @@ def test_report_renders_every_figure_in_headless_chromium(report):
             errors += b.drain_errors(0.2)
     assert errors == [], errors
     shot = (report.parent / "report-figure.png").read_bytes()
-    assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
+    assert shot.startswith(b"\x89PNG")
+    assert len(shot) > 20_000
 
 
 def test_report_shows_the_summary_and_the_tables_inline(report):
@@ -109,7 +114,8 @@ def test_report_shows_the_summary_and_the_tables_inline(report):
                        f"contentPath: results[{json.dumps(f)}].data_uri}}); 1")
             shown = b.evaluate("new Promise(done => setTimeout(() => { const i = document.querySelector('iframe'); "
                                f"done(i && i.src === results[{json.dumps(f)}].data_uri ? i.getBoundingClientRect().height : null) }}, 400))")
-            assert shown and shown > 300, (f, shown)
+            assert shown, (f, shown)
+            assert shown > 300, (f, shown)
             if f == "results/summary.html":
                 time.sleep(0.5)
                 b.screenshot(report.parent / "report-summary.png")

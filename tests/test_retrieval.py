@@ -61,7 +61,8 @@ def test_tatoeba_perfect_and_chance_fields():
     x = rng.standard_normal((30, 8)).astype(np.float32)
     s = R.tatoeba_scores(x, x * 2.0, use_gpu=False)
     assert s["acc_en2xx"] == s["acc_xx2en"] == 1.0
-    assert s["n"] == 30 and s["backend"] == "faiss-cpu"
+    assert s["n"] == 30
+    assert s["backend"] == "faiss-cpu"
 
 
 def test_margin_and_greedy_on_hand_built_vectors():
@@ -70,7 +71,8 @@ def test_margin_and_greedy_on_hand_built_vectors():
     y = np.array([[0, 1, 0.05], [1, 0.05, 0], [-0.5, 0.2, 0.8]], dtype=np.float32)
     m = R.mine(x, y, k=2)
     pairs = {(int(s), int(t)) for s, t in zip(m.src, m.tgt)}
-    assert (0, 1) in pairs and (1, 0) in pairs
+    assert (0, 1) in pairs
+    assert (1, 0) in pairs
     # ratio margin by hand for (0, 1)
     xn, yn = R.l2_normalize(x), R.l2_normalize(y)
     sim = xn @ yn.T
@@ -85,7 +87,8 @@ def test_threshold_tuned_on_dev_is_applied_unchanged_to_test():
     dev = {("a", "1"): 3.0, ("b", "2"): 2.0, ("c", "9"): 1.0}
     dev_gold = {("a", "1"), ("b", "2")}
     thr, f1 = R.optimize_threshold(dev, dev_gold)
-    assert thr == pytest.approx(1.5) and f1 == pytest.approx(1.0)
+    assert thr == pytest.approx(1.5)
+    assert f1 == pytest.approx(1.0)
     test = {("x", "1"): 1.6, ("y", "2"): 1.4, ("z", "3"): 0.5}
     test_gold = {("x", "1"), ("y", "2"), ("z", "3")}
     res = R.bucc_evaluate(dev, dev_gold, test, test_gold)
@@ -97,7 +100,8 @@ def test_threshold_tuned_on_dev_is_applied_unchanged_to_test():
 
 def test_dedup_maps_text_to_all_ids():
     uniq, owners = R.dedup(["a", "b", "a"], ["1", "2", "3"])
-    assert uniq == ["a", "b"] and owners == [["1", "3"], ["2"]]
+    assert uniq == ["a", "b"]
+    assert owners == [["1", "3"], ["2"]]
     m = R.Mined(np.array([0]), np.array([0]), np.array([1.2]), "x", 0.0)
     assert R.candidates_to_ids(m, owners, [["e"]]) == {("1", "e"): 1.2, ("3", "e"): 1.2}
 
@@ -116,7 +120,8 @@ def test_equivalent_to_reference_on_planted_pairs(engine, seed):
     our_c = {(int(s), int(t)): float(sc) for s, t, sc in zip(ours.src, ours.tgt, ours.score)}
     r_thr, r_f1 = ref.bucc_optimize(ref_c, gold)
     o_thr, o_f1 = R.optimize_threshold(our_c, gold)
-    assert o_f1 == pytest.approx(r_f1) and o_thr == pytest.approx(r_thr, rel=1e-4)
+    assert o_f1 == pytest.approx(r_f1)
+    assert o_thr == pytest.approx(r_thr, rel=1e-4)
     assert R.prf(R.apply_threshold(our_c, o_thr), gold)["f1"] == pytest.approx(ref.f1_at(ref_c, gold, r_thr))
     assert r_f1 > 0.5  # the planted pairs are findable: the test is not vacuous
 
@@ -143,8 +148,10 @@ def test_gpu_paths_match_cpu():
     _d32, i32, b32 = R.knn(x, y, 4, use_gpu=True)
     _d16, i16, b16 = R.knn(x, y, 4, use_gpu=True, float16=True)
     _, icpu, _ = R.knn(x, y, 4, use_gpu=False)
-    assert b32 == "faiss-gpu" and b16 == "faiss-gpu-fp16"
-    assert (i32[:, 0] == icpu[:, 0]).mean() > 0.999 and (i16[:, 0] == icpu[:, 0]).mean() > 0.99
+    assert b32 == "faiss-gpu"
+    assert b16 == "faiss-gpu-fp16"
+    assert (i32[:, 0] == icpu[:, 0]).mean() > 0.999
+    assert (i16[:, 0] == icpu[:, 0]).mean() > 0.99
 
 
 # ---------------------------------------------------------------------------------------------- robustness (issue 9)
@@ -269,8 +276,10 @@ def test_dev_without_a_correct_candidate_is_recorded_and_warned():
     test = {("x", "1"): 1.6}
     with pytest.warns(UserWarning, match=r"de: no mined dev candidate is a gold pair"):
         res = R.bucc_evaluate(dev, {("a", "9")}, test, {("x", "1")}, name="de")
-    assert res["dev_no_correct_candidate"] is True and res["warnings"]
-    assert res["test_n_pred"] == 0 and res["test_f1"] == 0.0
+    assert res["dev_no_correct_candidate"] is True
+    assert res["warnings"]
+    assert res["test_n_pred"] == 0
+    assert res["test_f1"] == 0.0
     assert res["oracle_test_f1"] == pytest.approx(1.0)
     with pytest.raises(R.RetrievalInputError, match="de: the dev \\(sample\\) gold file has no pairs"):
         R.bucc_evaluate(dev, set(), test, {("x", "1")}, name="de")
@@ -343,7 +352,9 @@ def test_the_job_functions_score_files_without_snakemake(tmp_path):
                        f"gold_{split}": str(tmp_path / f"g.{split}.parquet")})
     mining = {"k": 4, "engine": "mutual", "precision": "float32", "duplicates": "all_ids"}
     res = R.bucc_job(inputs, "xa", "nli", mining, str(tmp_path / "b.json"))
-    assert res["test_f1"] == pytest.approx(1.0) and res["layer"] == 3 and res["k"] == 4
+    assert res["test_f1"] == pytest.approx(1.0)
+    assert res["layer"] == 3
+    assert res["k"] == 4
     written = json.loads((tmp_path / "b.json").read_text())
     assert written["condition"] == "nli"
     # the search's work is recorded: both splits, both directions, at least k candidates per row rescored

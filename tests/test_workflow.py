@@ -158,7 +158,7 @@ RERUNS = {
     "morphology.mattr_window": (40, {"morphology_measures": 4, "morphology_table": 1, "regression": 1, "findings": 1,
                                      "report": 1, "all": 1}),
     "morphology.wals_features": (["22A"], {"morphology_table": 1, "regression": 1, "findings": 1, "report": 1, "all": 1}),
-    "regression.n_perm": (199, {"regression": 1, "report": 1, "all": 1}),
+    "regression.n_perm": (199, {"regression": 1, "findings": 1, "report": 1, "all": 1}),  # findings reads the pooled table
 }
 
 
