@@ -464,13 +464,17 @@ def _collect(S, side: _Side, offset: int, buf: _Window, hard_cap: int) -> _Windo
         act = (mx.float() >= side.floors()).nonzero(as_tuple=True)[0]
     if len(act) == 0:
         return buf
-    Sa = S[act]
-    v, i = Sa.topk(min(max(2 * side.run.shape[1], 8), S.shape[1]), dim=1)
+    m = min(max(2 * side.run.shape[1], 8), S.shape[1])
+    if 2 * len(act) > len(S):  # most rows active: a top-m of all rows is cheaper than copying the active ones
+        v, i = S.topk(m, dim=1)
+        v, i = v[act], i[act]
+    else:
+        v, i = S[act].topk(m, dim=1)
     with _few_threads(S.device):
-        return _gather(S, Sa, act, v.float(), i, side, offset, buf, hard_cap)
+        return _gather(S, act, v.float(), i, side, offset, buf, hard_cap)
 
 
-def _gather(S, Sa, act, v, i, side: _Side, offset: int, buf: _Window, hard_cap: int) -> _Window:
+def _gather(S, act, v, i, side: _Side, offset: int, buf: _Window, hard_cap: int) -> _Window:
     """The bookkeeping half of :func:`_collect` (small tensors): running top-k, floors, candidates, pruning."""
     import torch
 
@@ -482,7 +486,7 @@ def _gather(S, Sa, act, v, i, side: _Side, offset: int, buf: _Window, hard_cap: 
     parts = [buf, _Window(act[r], i[r, j] + offset, v[r, j])]
     if bool(dense.any()):
         rows = dense.nonzero(as_tuple=True)[0]
-        sub = Sa[rows].float()
+        sub = S[act[rows]].float()
         rr, cc = (sub >= floor[rows, None]).nonzero(as_tuple=True)
         parts.append(_Window(act[rows[rr]], cc + offset, sub[rr, cc]))
     return _prune(_Window.cat(parts), side, hard_cap)
