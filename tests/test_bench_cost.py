@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
 from xstilts import cost, flops
+from xstilts.languages import read_language_table
+from xstilts.plan import load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,3 +67,91 @@ def test_cost_estimate_counts_a_pinned_training_size():
     assert cost._rows("x", task) == (15, "pinned")
     with pytest.raises(SystemExit, match="'unknown'"):
         cost._rows("unknown", {"type": "tagging", "hub": {}})
+
+
+# ------------------------------------------------------------------ issue 18: alignment corpora, GPU time and storage
+
+
+def _study(**retrieval):
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config["retrieval"].update(retrieval)
+    return load_plan(config)
+
+
+def _corpora(keep_flores: int | None = None, keep_tatoeba: int | None = None):
+    """The real table's corpora, or the same table with only the first ``keep_*`` FLORES+/LASER languages."""
+    table = read_language_table(ROOT / "config/languages.csv")
+    full = cost.Corpora.from_table(table, "en")
+    flores = full.flores if keep_flores is None else full.flores[:keep_flores]
+    pairs = list(full.tatoeba_pairs.items()) if keep_tatoeba is None else list(full.tatoeba_pairs.items())[:keep_tatoeba]
+    return cost.Corpora(tuple(flores), dict(pairs))
+
+
+def _line(lines, stage, prefix):
+    (line,) = [x for x in lines if x.stage == stage and x.item.startswith(prefix)]
+    return line
+
+
+def test_embedding_storage_on_a_hand_example():
+    # 3 sentences × 2 conditions × 4 layers × 8 dims = 192 numbers
+    assert cost.embedding_bytes(3, 2, 4, 8, "float16") == 384
+    assert cost.embedding_bytes(3, 2, 4, 8, "float32") == 768
+
+
+def test_flores_cost_follows_the_number_of_languages_in_the_table():
+    plan = _study()
+    full = _line(cost.estimate(plan, corpora=_corpora()), "embedding+", "flores+")
+    small = _line(cost.estimate(plan, corpora=_corpora(keep_flores=9)), "embedding+", "flores+")
+    n = len(_corpora().flores)
+    assert small.tokens / full.tokens == pytest.approx((9 + 1) / (n + 1))  # + English once per condition
+
+
+def test_tatoeba_extension_counts_the_tables_pairs_of_the_added_languages():
+    plan = _study()
+    corpora = _corpora(keep_tatoeba=40)  # the 36 configured languages come first in the table, then 4 more
+    added = corpora.added_tatoeba(plan.tatoeba_languages)
+    assert len(added) == 4
+    line = _line(cost.estimate(plan, corpora=corpora), "embedding+", "tatoeba +")
+    per_pair = 2 * len(plan.conditions) * cost.tokens_per_sentence("tatoeba")
+    assert line.tokens == pytest.approx(per_pair * sum(corpora.tatoeba_pairs[l] for l in added))
+
+
+def test_flores_cost_scales_with_the_conditions():
+    plan = _study()
+    tokens = _line(cost.estimate(plan, corpora=_corpora()), "embedding+", "flores+").tokens
+    expected = len(plan.conditions) * (len(_corpora().flores) + 1) * cost.FLORES_DEVTEST * cost.tokens_per_sentence("flores")
+    assert tokens == pytest.approx(expected)
+
+
+def test_storage_follows_store_dtype_and_analysis_layers():
+    def flores_gib(plan):
+        (row,) = [r for r in cost.storage(plan, _corpora()).splitlines() if "flores+" in r and "storage" in r]
+        return float(re.search(r"(\d+\.\d) GiB", row).group(1))
+
+    half = flores_gib(_study(store_dtype="float16"))
+    assert flores_gib(_study(store_dtype="float32")) == pytest.approx(2 * half, abs=0.1)
+    assert flores_gib(_study(store_dtype="float16", analysis_layers=[14])) == pytest.approx(half / 25, abs=0.1)
+
+
+def test_cost_cli_follows_a_config_with_fewer_languages(tmp_path, capsys):
+    table = pd.read_csv(ROOT / "config/languages.csv", dtype=str, keep_default_na=False)
+    table.loc[~table["iso639_1"].isin(["en", "af", "ar", "bn"]), "flores_code"] = ""  # FLORES+ for 3 languages only
+    table.to_csv(tmp_path / "languages.csv", index=False)
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config["language_table"] = str(tmp_path / "languages.csv")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    cost.main([str(tmp_path / "config.yaml")])
+    out = capsys.readouterr().out
+    assert re.search(r"^  embedding\+\s+flores\+ devtest 3\+en × 11 ", out, re.MULTILINE)
+
+
+def test_cost_cli_prints_the_alignment_corpora_and_their_storage(capsys):
+    cost.main([str(ROOT / "config/config.yaml")])
+    out = capsys.readouterr().out
+    n_flores, n_laser = len(_corpora().flores), len(_corpora().tatoeba_pairs)
+    assert re.search(rf"^  embedding\+\s+flores\+ devtest {n_flores}\+en × 11 .* GPU-h$", out, re.MULTILINE)
+    assert re.search(rf"^  embedding\+\s+tatoeba \+{n_laser - 36} → {n_laser} langs × 11 .* GPU-h$", out, re.MULTILINE)
+    assert re.search(r"^embedding\+\s+\d+\.\d+ GPU-h$", out, re.MULTILINE)
+    assert re.search(rf"^  storage\s+flores\+ devtest {n_flores}\+en\s+[\d,]+ sent\.\s+\d+\.\d GiB", out, re.MULTILINE)
+    assert re.search(rf"^  storage\s+tatoeba {n_laser} langs .* GiB", out, re.MULTILINE)
+    assert "float16 (2 B) × 1024 dims × 25 stored layers" in out

@@ -13,6 +13,14 @@ a derived target, not a measurement. Early stopping is ignored (an upper bound o
 Real tokens per example are assumptions (UNVERIFIED, typical of the public datasets; override with
 ``--tokens-per-example type=N``); examples whose size the config does not pin fall back to ``DEFAULT_ROWS``
 (performance reference §5, UNVERIFIED where marked there).
+
+Alignment corpora (issue 18): the language table (``language_table``) gives the FLORES+ languages (XLM-R languages
+with a ``flores_code``, 1,012 devtest sentences each, English embedded once per condition) and every XLM-R language
+in LASER's Tatoeba with its ``tatoeba_pairs``; both are printed as separate lines of the ``embedding+`` stage (what
+they add to today's study). Sentence tokens = characters per sentence / ``CHARS_PER_TOKEN`` + <s> and </s>:
+Tatoeba's characters are measured on LASER's files, FLORES+'s and the characters per XLM-R token are assumptions
+(``SENTENCE_CHARS``; ``--chars-per-token``). Storage of the per-layer embeddings (uncompressed .npz, as
+xstilts.embed writes them) = sentences × conditions × stored layers × hidden size × bytes of ``retrieval.store_dtype``.
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from xstilts import flops
 from xstilts.config import with_task_defaults
+from xstilts.languages import read_language_table, with_flores
 from xstilts.plan import StudyPlan, load_plan
 
 # real tokens per training example (per choice × choices for multiple choice), dynamic padding
@@ -38,8 +48,51 @@ DEFAULT_ROWS = {"mnli": 392702, "qqp": 363846, "squad": 87599, "hellaswag": 3990
                 "anli_plus": 1104934, "sst2": 67349, "ccg": 38015, "pawsx": 49401, "udpos": 21253, "panx": 20000, "tydiqa": 3696}
 # zero-shot test examples per language (XTREME test sets; UNVERIFIED averages where sizes vary by language)
 TEST_ROWS = {"xnli": 5010, "pawsx": 2000, "udpos": 1000, "panx": 5000, "xquad": 1190, "mlqa": 5000, "tydiqa": 500}
-TATOEBA_PAIRS, TATOEBA_TOKENS = 1000, 15  # sentences per side, tokens per sentence (UNVERIFIED)
+TATOEBA_PAIRS, TATOEBA_TOKENS = 1000, 15  # sentences per side and tokens per sentence when no language table is read
+FLORES_DEVTEST = 1012  # sentences per language of FLORES+ devtest (the same 1,012 in every language; FLORES+ README)
+# characters per sentence: Tatoeba measured on LASER's test sets (../shared/realdata/tatoeba, the 74 XLM-R languages:
+# 63,346 pairs, 31.5 characters per non-English and 31.9 per English sentence, 6.3 English words); FLORES+ devtest
+# assumed (UNVERIFIED, the text is gated): ≈ 21 English words of Wikipedia prose × ≈ 6.2 characters with the space
+SENTENCE_CHARS = {"tatoeba": 31.7, "flores": 130.0}
+# characters per XLM-R SentencePiece token averaged over the study's languages: UNVERIFIED assumption (the tokenizer
+# is not available offline; subword-tokenised English runs at ≈ 4 characters per token, and one parallel text
+# tokenises up to 15× longer in some languages than others, Petrov et al. 2023, morphology reference S-28)
+CHARS_PER_TOKEN = 3.0
+SPECIAL_TOKENS = 2  # <s> ... </s> around every sentence
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 BUCC_SENTENCES, BUCC_TOKENS = 2_900_000, 35  # all 4 pairs incl. the sample split (performance reference §2.4)
+
+
+def tokens_per_sentence(corpus: str, chars_per_token: float = CHARS_PER_TOKEN) -> float:
+    """Real XLM-R tokens of an average ``corpus`` sentence, special tokens included."""
+    return SENTENCE_CHARS[corpus] / chars_per_token + SPECIAL_TOKENS
+
+
+def embedding_bytes(sentences: int, conditions: int, layers: int, hidden: int, dtype: str) -> int:
+    """Bytes of stored sentence embeddings: one ``hidden``-dim vector of ``dtype`` per sentence, stored layer and
+    condition (uncompressed .npz, as xstilts.embed writes them; the few bytes of metadata ignored)."""
+    return sentences * conditions * layers * hidden * DTYPE_BYTES[dtype]
+
+
+@dataclass(frozen=True)
+class Corpora:
+    """What the language table says the alignment corpora hold (issue 18)."""
+
+    flores: tuple[str, ...]  # XLM-R languages (not the pivot) with a FLORES+ code
+    tatoeba_pairs: dict[str, int]  # every XLM-R language (not the pivot) in LASER's Tatoeba -> its pairs
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, pivot: str) -> Corpora:
+        t = table[(table["in_xlmr"] == "yes") & (table["iso639_1"] != pivot) & (table["laser_code"] != "")
+                  & table["tatoeba_pairs"].notna()]
+        return cls(tuple(with_flores(table, pivot)), {l: int(n) for l, n in zip(t["iso639_1"], t["tatoeba_pairs"])})
+
+    def pairs(self, langs) -> int:
+        """Tatoeba pairs of ``langs`` (the table's count; ``TATOEBA_PAIRS`` for a language it lacks)."""
+        return sum(self.tatoeba_pairs.get(l, TATOEBA_PAIRS) for l in langs)
+
+    def added_tatoeba(self, configured) -> list[str]:
+        return [l for l in self.tatoeba_pairs if l not in set(configured)]
 
 
 @dataclass
@@ -74,16 +127,23 @@ def _per_example(name: str, task: dict, tpe: dict) -> tuple[float, list[int]]:
     return base, [base]
 
 
-def estimate(plan: StudyPlan, tpe: dict | None = None) -> list[Line]:
+def model_shape(config: dict) -> tuple[int, int, int]:
+    """(non-embedding parameters, transformer blocks, hidden size) of the study's encoder."""
+    if "large" in config["model"]["name"].lower():
+        return 303_361_024, 24, 1024
+    a = config["synthetic"]["architecture"]
+    n = a["num_hidden_layers"] * (4 * a["hidden_size"] ** 2 + 2 * a["hidden_size"] * a["intermediate_size"])
+    return n, a["num_hidden_layers"], a["hidden_size"]
+
+
+def estimate(plan: StudyPlan, tpe: dict | None = None, corpora: Corpora | None = None,
+             chars_per_token: float = CHARS_PER_TOKEN) -> list[Line]:
     """Every stage's work for the study ``plan`` (conditions, languages and hyperparameters as the workflow resolves
-    them)."""
+    them); with ``corpora`` (the language table's), Tatoeba at the table's pair counts and the ``embedding+`` lines of
+    issue 18."""
     tpe = {**TOKENS_PER_EXAMPLE, **(tpe or {})}
     config = plan.config
-    n = 303_361_024 if "large" in config["model"]["name"].lower() else None
-    layers, d = (24, 1024) if n else (config["synthetic"]["architecture"]["num_hidden_layers"], config["synthetic"]["architecture"]["hidden_size"])
-    if n is None:
-        a = config["synthetic"]["architecture"]
-        n = a["num_hidden_layers"] * (4 * a["hidden_size"] ** 2 + 2 * a["hidden_size"] * a["intermediate_size"])
+    n, layers, d = model_shape(config)
     out: list[Line] = []
 
     def add(stage, item, examples, per_ex, lengths, passes, train):
@@ -123,11 +183,39 @@ def estimate(plan: StudyPlan, tpe: dict | None = None) -> list[Line]:
                 per_ex, lengths, 1, False)
         test = TEST_ROWS.get(name, 1000) * len(plan.target_languages(name))
         add("evaluation", f"{name} × {conditions}", test * conditions, per_ex, lengths, 1, False)
-    tat = len(plan.tatoeba_languages) * 2 * TATOEBA_PAIRS
-    add("embedding", f"tatoeba × {conditions}", tat * conditions, TATOEBA_TOKENS, [TATOEBA_TOKENS], 1, False)
+    tat_tok = tokens_per_sentence("tatoeba", chars_per_token) if corpora else TATOEBA_TOKENS
+    tat = 2 * (corpora.pairs(plan.tatoeba_languages) if corpora else len(plan.tatoeba_languages) * TATOEBA_PAIRS)
+    add("embedding", f"tatoeba {len(plan.tatoeba_languages)} langs × {conditions}", tat * conditions, tat_tok, [round(tat_tok)],
+        1, False)
     bucc = BUCC_SENTENCES * len(plan.bucc_languages) / 4
     add("embedding", f"bucc × {conditions}", bucc * conditions, BUCC_TOKENS, [BUCC_TOKENS], 1, False)
+    if corpora:
+        fl_tok = tokens_per_sentence("flores", chars_per_token)
+        fl = (len(corpora.flores) + 1) * FLORES_DEVTEST  # + English, the same 1,012 sentences for every language
+        add("embedding+", f"flores+ devtest {len(corpora.flores)}+en × {conditions}", fl * conditions, fl_tok, [round(fl_tok)],
+            1, False)
+        added = corpora.added_tatoeba(plan.tatoeba_languages)
+        add("embedding+", f"tatoeba +{len(added)} → {len(corpora.tatoeba_pairs)} langs × {conditions}",
+            2 * corpora.pairs(added) * conditions, tat_tok, [round(tat_tok)], 1, False)
     return out
+
+
+def storage(plan: StudyPlan, corpora: Corpora) -> str:
+    """Disk for the per-layer sentence embeddings of Tatoeba (as configured and at every LASER language of XLM-R) and
+    FLORES+, at ``retrieval.store_dtype`` and the stored ``analysis_layers``."""
+    _, _, d = model_shape(plan.config)
+    dtype = plan.config["retrieval"]["store_dtype"]
+    c, layers = len(plan.conditions), len(plan.layers.stored)
+    sets = [(f"tatoeba {len(plan.tatoeba_languages)} langs (xx + en)", 2 * corpora.pairs(plan.tatoeba_languages)),
+            (f"tatoeba {len(corpora.tatoeba_pairs)} langs (xx + en)", 2 * corpora.pairs(corpora.tatoeba_pairs)),
+            (f"flores+ devtest {len(corpora.flores)}+en", (len(corpora.flores) + 1) * FLORES_DEVTEST)]
+    rows = [f"# storage: per-layer embeddings, {dtype} ({DTYPE_BYTES[dtype]} B) × {d} dims × {layers} stored layers "
+            f"(retrieval.analysis_layers) × {c} conditions, uncompressed .npz"]
+    for name, sentences in sets:
+        full = embedding_bytes(sentences, c, layers, d, dtype) / 2**30
+        main = embedding_bytes(sentences, c, 1, d, dtype) / 2**30
+        rows.append(f"  storage      {name:34s} {sentences:>10,} sent.  {full:8.1f} GiB  (main layer only {main:.1f} GiB)")
+    return "\n".join(rows)
 
 
 def report(lines: list[Line], tokens_per_s: float | None, mfu: float, peak: float) -> tuple[str, float]:
@@ -141,7 +229,7 @@ def report(lines: list[Line], tokens_per_s: float | None, mfu: float, peak: floa
     for line in lines:
         h = hours(line)
         stages[line.stage] = stages.get(line.stage, 0.0) + h
-        rows.append(f"  {line.stage:12s} {line.item:34s} {line.tokens / 1e6:10.1f} M tok  {line.flops / 1e15:10.1f} PFLOP  {h:8.2f} GPU-h")
+        rows.append(f"  {line.stage:12s} {line.item:34s} {line.tokens / 1e6:10.1f} M tok  {line.flops / 1e15:10.1f} PFLOP  {h:8.3f} GPU-h")
     total = sum(stages.values())
     rate = (f"{tokens_per_s:,.0f} real training tokens/s (given; inference at 3×)" if tokens_per_s else
             f"{mfu:.0%} MFU of {peak / 1e12:.0f} TFLOP/s (H100 SXM bf16 dense peak) — the performance reference §5 anchor, "
@@ -158,11 +246,22 @@ def main(argv=None) -> float:
     ap.add_argument("--mfu", type=float, default=0.40, help="model FLOPs utilisation when no rate is given (default 0.40)")
     ap.add_argument("--peak-tflops", type=float, default=989.0, help="device bf16 dense peak (H100 SXM / H200: 989)")
     ap.add_argument("--tokens-per-example", action="append", default=[], metavar="TYPE=N", help="override real tokens per example")
+    ap.add_argument("--chars-per-token", type=float, default=CHARS_PER_TOKEN,
+                    help=f"characters per XLM-R token for the alignment corpora (default {CHARS_PER_TOKEN}, an assumption)")
     a = ap.parse_args(argv)
     plan = load_plan(yaml.safe_load(Path(a.config).read_text()))
     tpe = {k: int(v) for k, v in (x.split("=", 1) for x in a.tokens_per_example)}
-    text, total = report(estimate(plan, tpe), a.tokens_per_s, a.mfu, a.peak_tflops * 1e12)
+    table = Path(plan.language_table)
+    corpora = Corpora.from_table(read_language_table(table), plan.pivot) if table.is_file() else None
+    text, total = report(estimate(plan, tpe, corpora, a.chars_per_token), a.tokens_per_s, a.mfu, a.peak_tflops * 1e12)
     print(text)
+    if corpora:
+        print(f"\n# embedding+ = added by issue 18 (language table {table}): tokens per sentence = characters / "
+              f"{a.chars_per_token:g} + {SPECIAL_TOKENS} (Tatoeba {tokens_per_sentence('tatoeba', a.chars_per_token):.1f}, "
+              f"FLORES+ {tokens_per_sentence('flores', a.chars_per_token):.1f}; see xstilts.cost)")
+        print(storage(plan, corpora))
+    else:
+        print(f"\n# no language table at {table}: Tatoeba at {TATOEBA_PAIRS} pairs per language, no FLORES+/storage lines")
     return total if math.isfinite(total) else float("nan")
 
 
