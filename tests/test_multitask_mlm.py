@@ -265,3 +265,17 @@ def test_the_tied_mlm_projection_is_the_shared_embedding_and_round_trips(world):
     assert "heads.0.lm_head.decoder.weight" not in sd
     result = model.load_state_dict(sd, strict=True)  # the alias is filled from the shared key: nothing missing
     assert not result.missing_keys
+
+
+def test_a_checkpoint_with_an_mlm_head_gives_the_pretrained_head(world, tmp_path):
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer
+
+    from finetune_fixtures import save_tiny_xlmr
+    from xstilts.multitask import mlm_head
+
+    tok = AutoTokenizer.from_pretrained(world["base"])
+    ckpt = save_tiny_xlmr(tok, tmp_path / "mlm_base", layers=1, hidden=16, max_positions=66, masked_lm=True, seed=5)
+    head, pretrained = mlm_head(ckpt, 0)
+    assert pretrained
+    assert torch.equal(head.lm_head.dense.weight, load_file(f"{ckpt}/model.safetensors")["lm_head.dense.weight"])

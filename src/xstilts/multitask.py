@@ -45,7 +45,7 @@ import os
 import random
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -172,7 +172,7 @@ class MLMSettings:
     ``probability``: the share of non-special tokens predicted. ``max_seq_length``: tokens per MLM sequence (at most
     the model's position table)."""
 
-    texts: Mapping[str, str] = field(default_factory=dict)
+    texts: Mapping[str, str]
     rule: str = "share"
     share: float | None = None
     cap_per_language: int | None = None
