@@ -251,7 +251,15 @@ class LossTracker(TrainerCallback, ExportableState):
 
 
 class PlanTrainer(Trainer):
-    """Trainer over a fixed plan of batches; ``evaluate`` scores with the task's own metric (``selector``)."""
+    """Trainer over a fixed plan of batches; ``evaluate`` scores with the task's own metric (``selector``).
+
+    ``loss_is_scaled_for_ga = False``: every head here (transformers' XLM-R task heads, the multi-task model, the
+    MLM head) returns the *mean* loss of its micro-batch and ignores ``num_items_in_batch``, but their ``forward``
+    takes ``**kwargs``, from which Trainer infers that the loss is already normalised for gradient accumulation and
+    skips the division by ``gradient_accumulation_steps``: with ``grad_accum`` = g the gradient would be g times the
+    mean's (clipping at ``max_grad_norm`` g times too early). Trainer divides again with this set."""
+
+    loss_is_scaled_for_ga = False
 
     def __init__(self, *args, selector: Callable | None = None, **kw):
         super().__init__(*args, **kw)
