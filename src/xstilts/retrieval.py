@@ -960,16 +960,17 @@ def bucc_evaluate(dev_cands: dict, dev_gold: set, test_cands: dict, test_gold: s
             "warnings": notes}
 
 
-def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dict[str, str]) -> dict:
-    """One language × condition: every search of its stored Tatoeba embeddings runs here, once -- the per-sentence
-    hits of every stored layer and direction go to ``out["hits"]`` (read by the alignment measures and the findings'
-    bootstrap), the accuracy at hidden_states ``layer`` (the main layer) to ``out["score"]`` (JSON)."""
+def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dict[str, str], *, corpus: str = "tatoeba") -> dict:
+    """One corpus × language × condition (Tatoeba, or the multi-parallel FLORES+ devtest: the same searches): every
+    search of its stored embeddings runs here, once -- the per-sentence hits of every stored layer and direction go
+    to ``out["hits"]`` (read by the alignment measures and the findings' bootstrap), the accuracy at hidden_states
+    ``layer`` (the main layer) to ``out["score"]`` (JSON, with the set size ``n`` and the chance level 1/n)."""
     arrays, layers, meta = load_embeddings(embeddings)
     layer_position(layer, layers, embeddings)
     hits, backend = hits_table(arrays, layers, lang, condition, embeddings, use_gpu=False)
     main = hits[hits["layer"] == layer]
     scores = scores_from_hits({d: main[d].to_numpy() for d in HIT_DIRECTIONS}, backend)
-    scores.update(language=lang, condition=condition, layer=layer, embedding_meta=meta)
+    scores.update(corpus=corpus, language=lang, condition=condition, layer=layer, embedding_meta=meta)
     atomic_write_parquet(hits, out["hits"])
     atomic_write_json(scores, out["score"])
     return scores

@@ -1,24 +1,25 @@
-# Stage 6: retrieval scores per language × condition (Tatoeba accuracy@1 en→xx headline + xx→en; BUCC mining F1).
-# Every Tatoeba search runs once, in the tatoeba job: its per-sentence hits (every stored layer, both directions,
-# plain and mean-centred) are read by the alignment measures and the findings' bootstrap.
+# Stage 6: retrieval scores per corpus × language × condition (accuracy@1 en→xx headline + xx→en, set size and chance
+# level; Tatoeba is the XTREME task, FLORES+ devtest the same 1,012 sentences in every language) and BUCC mining F1.
+# Every search runs once, in the retrieval job: its per-sentence hits (every stored layer, both directions, plain and
+# mean-centred) are read by the alignment measures and (Tatoeba) the findings' bootstrap.
 
 
-rule tatoeba:
+rule retrieval:
     input:
-        embeddings=LAYOUT.tatoeba_embeddings,
+        embeddings=LAYOUT.pair_embeddings,
     output:
-        score=LAYOUT.tatoeba_score,
-        hits=LAYOUT.tatoeba_hits,
+        score=LAYOUT.pair_score,
+        hits=LAYOUT.pair_hits,
     log:
-        "logs/retrieval/tatoeba/{condition}/{lang}.log",
+        "logs/retrieval/{corpus}/{condition}/{lang}.log",
     conda:
         conda_env("faiss")
     params:
         layer=PLAN.layers.main,
     message:
-        "Tatoeba retrieval {wildcards.lang} ({wildcards.condition})"
+        "{wildcards.corpus} retrieval {wildcards.lang} ({wildcards.condition})"
     script:
-        "../scripts/retrieval_tatoeba.py"
+        "../scripts/retrieval_pairs.py"
 
 
 rule bucc:
