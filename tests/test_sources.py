@@ -469,7 +469,9 @@ def test_preflight_names_each_missing_piece(cfg, monkeypatch):
     assert "config key 'model.revision'" in msg
     assert "python -m xstilts.sources lock" in msg
     assert "config key 'retrieval.bucc.hub.sha256'" in msg
-    cfg["morphology"]["corpus"] = "tatoeba"  # without FLORES (morphology on Tatoeba), no token is needed
+    cfg["morphology"]["corpus"] = "tatoeba"  # morphology on Tatoeba: FLORES+ is still needed for a flores.* outcome
+    assert "morphology.flores" in S.config_sources(cfg)
+    cfg["regression"]["outcome"] = "tatoeba.retrieval_en2xx"  # without FLORES+ at all, no token is needed
     assert "morphology.flores" not in S.config_sources(cfg)
 
 
@@ -524,7 +526,7 @@ def test_requests_follow_the_slot(cfg):
     assert {(r.config, r.split) for r in reqs["targets.tydiqa.hub"]} == {("tydiqa", "train"), ("tydiqa", "validation")}
     assert [r.split for r in reqs["intermediate_tasks.anli_plus.sources.2"]] == [
         "train_r1", "train_r2", "train_r3", "dev_r1", "dev_r2", "dev_r3"]
-    assert len(reqs["morphology.flores"]) == 37
+    assert len(reqs["morphology.flores"]) == 89 + 1  # every study language and the pivot
     assert reqs["morphology.wals"] == []
     assert reqs["model"] == []
 

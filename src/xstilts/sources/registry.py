@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from xstilts.config import parallel_in_study
 from xstilts.languages import read_language_table
 from xstilts.plan import LAYOUT
 
@@ -71,7 +72,7 @@ def config_sources(config: dict) -> dict[str, dict]:
                 add(f"{group}.{name}.hub", task.get("hub") or {})
     add("retrieval.tatoeba.hub", config["retrieval"]["tatoeba"].get("hub") or {})
     add("retrieval.bucc.hub", config["retrieval"]["bucc"].get("hub") or {})
-    if config["morphology"]["corpus"] == "parallel":
+    if parallel_in_study(config):  # the morphology or the regression outcome (flores.*) is measured on FLORES+
         add("morphology.flores", config["morphology"].get("flores") or {})
     add("morphology.wals", config["morphology"].get("wals") or {})
     return out
