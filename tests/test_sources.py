@@ -282,12 +282,12 @@ def test_flores_plus_devtest_through_conversion_to_the_alignment_measures(study,
     """The FLORES+ alignment chain on the published layout (devtest/<code>.parquet with id, iso_639_3, iso_15924,
     glottocode, text, url, domain, topic, has_image, has_hyperlink, last_updated; rows in shuffled id order): download
     -> parallel.parquet -> per-language sets whose English side is the pivot column -> embeddings (a tiny encoder) ->
-    the retrieval job (set size, chance) -> the alignment table of corpus flores, the outcome the regression reads."""
+    the retrieval job (set size, chance; the alignment table of corpus flores) -> the outcome the regression reads."""
     import torch
-    from finetune_fixtures import save_tiny_xlmr
 
+    from finetune_fixtures import save_tiny_xlmr
     from xstilts import embed as E
-    from xstilts.alignment import MEASURES, alignment_job
+    from xstilts.alignment import MEASURES, alignment_job, pair_job
     from xstilts.outcomes import outcome_rows
     from xstilts.pretrain import train_tokenizer
     from xstilts.retrieval import tatoeba_job
@@ -310,11 +310,16 @@ def test_flores_plus_devtest_through_conversion_to_the_alignment_measures(study,
     emb = {l: str(tmp_path / f"{l}.npz") for l in sets}
     E.embed_job(model, torch.device("cpu"), settings, sets, emb, layers=[0, 2], model_layers=2, meta={})
     tables = []
-    for lang in sets:
-        out = {"score": str(tmp_path / f"{lang}.json"), "hits": str(tmp_path / f"{lang}.hits.parquet")}
-        score = tatoeba_job(emb[lang], 2, lang, "base", out, corpus="flores")
+    for lang in sets:  # the workflow's retrieval job: scores, hits and the alignment table from one read
+        out = {k: str(tmp_path / f"{lang}.{k}") for k in ("score", "hits", "alignment")}
+        score = pair_job(emb[lang], 2, lang, "base", out, corpus="flores")
         assert (score["corpus"], score["n"], score["chance"]) == ("flores", 3, pytest.approx(1 / 3))
-        tables.append(alignment_job(emb[lang], out["hits"], lang, "base", str(tmp_path / f"{lang}.parquet"), corpus="flores"))
+        tables.append(pd.read_parquet(out["alignment"]))
+        # the same table as the separate library steps (search, then measures from the hits) give
+        tatoeba_job(emb[lang], 2, lang, "base", {"score": str(tmp_path / "s.json"), "hits": str(tmp_path / "h.parquet")},
+                    corpus="flores")
+        again = alignment_job(emb[lang], str(tmp_path / "h.parquet"), lang, "base", str(tmp_path / "a.parquet"), corpus="flores")
+        pd.testing.assert_frame_equal(tables[-1], again)
     align = pd.concat(tables, ignore_index=True)
     assert set(align["measure"]) == set(MEASURES)
     assert len(outcome_rows(align, "flores.retrieval_en2xx")) == 3 * 2  # languages x stored layers

@@ -20,7 +20,7 @@ from xstilts.outcomes import ALIGNMENT_CORPORA, MEASURES
 from xstilts.retrieval import HIT_DIRECTIONS, check_translation_pairs, l2_normalize, read_hits, tatoeba_hits
 
 __all__ = ["MEASURES", "alignment_job", "alignment_table", "cosine_gap", "geometry_measures", "linear_cka", "measures_for_layer",
-           "retrieval_measures"]
+           "pair_job", "retrieval_measures"]
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -97,3 +97,18 @@ def alignment_job(embeddings: str, hits: str, language: str, condition: str, out
                          corpus=corpus)
     atomic_write_parquet(df, out)
     return df
+
+
+def pair_job(embeddings: str, layer: int, lang: str, condition: str, out: dict[str, str], *, corpus: str) -> dict:
+    """The workflow's retrieval job of one corpus × language × condition: the embeddings are read once, every search
+    runs once (``out["hits"]``, per sentence, every stored layer; ``out["score"]``, accuracy@1 at hidden_states
+    ``layer`` with the set size and chance level: :func:`xstilts.retrieval.tatoeba_job`), and the alignment measures
+    of every stored layer are taken from those hits and the same vectors (``out["alignment"]``). Returns the scores."""
+    from xstilts.io import atomic_write_parquet, load_embeddings
+    from xstilts.retrieval import pair_retrieval
+
+    arrays, layers, meta = load_embeddings(embeddings)
+    hits, scores = pair_retrieval(arrays, layers, meta, embeddings, layer, lang, condition, out, corpus=corpus)
+    df = alignment_table(arrays["src"], arrays["en"], layers, lang, condition, hits, source=embeddings, corpus=corpus)
+    atomic_write_parquet(df, out["alignment"])
+    return scores

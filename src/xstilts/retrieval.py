@@ -966,6 +966,14 @@ def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dic
     to ``out["hits"]`` (read by the alignment measures and the findings' bootstrap), the accuracy at hidden_states
     ``layer`` (the main layer) to ``out["score"]`` (JSON, with the set size ``n`` and the chance level 1/n)."""
     arrays, layers, meta = load_embeddings(embeddings)
+    _, scores = pair_retrieval(arrays, layers, meta, embeddings, layer, lang, condition, out, corpus=corpus)
+    return scores
+
+
+def pair_retrieval(arrays: dict, layers: list[int], meta, embeddings: str, layer: int, lang: str, condition: str,
+                   out: dict[str, str], *, corpus: str) -> tuple[pd.DataFrame, dict]:
+    """:func:`tatoeba_job` on embeddings already loaded (``embeddings`` names their file): writes and returns the
+    hits table and the scores."""
     layer_position(layer, layers, embeddings)
     hits, backend = hits_table(arrays, layers, lang, condition, embeddings, use_gpu=False)
     main = hits[hits["layer"] == layer]
@@ -973,7 +981,7 @@ def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dic
     scores.update(corpus=corpus, language=lang, condition=condition, layer=layer, embedding_meta=meta)
     atomic_write_parquet(hits, out["hits"])
     atomic_write_json(scores, out["score"])
-    return scores
+    return hits, scores
 
 
 def bucc_job(inputs: dict[str, str], lang: str, condition: str, mining: dict, out: str) -> dict:

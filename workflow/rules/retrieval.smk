@@ -1,7 +1,9 @@
-# Stage 6: retrieval scores per corpus × language × condition (accuracy@1 en→xx headline + xx→en, set size and chance
-# level; Tatoeba is the XTREME task, FLORES+ devtest the same 1,012 sentences in every language) and BUCC mining F1.
-# Every search runs once, in the retrieval job: its per-sentence hits (every stored layer, both directions, plain and
-# mean-centred) are read by the alignment measures and (Tatoeba) the findings' bootstrap.
+# Stages 6-7: retrieval and alignment per corpus × language × condition (Tatoeba, the XTREME task; FLORES+ devtest,
+# the same 1,012 sentences in every language), one job each: it reads the embeddings once, runs every search once
+# (per-sentence hits of every stored layer, both directions, plain and mean-centred: read by the findings' bootstrap),
+# writes the accuracy@1 at the main layer (en→xx headline, xx→en, set size and chance level) and the alignment
+# measures of every stored layer (retrieval from those hits; linear CKA and the cosine gap from the vectors).
+# Then BUCC mining F1.
 
 
 rule retrieval:
@@ -10,6 +12,7 @@ rule retrieval:
     output:
         score=LAYOUT.pair_score,
         hits=LAYOUT.pair_hits,
+        alignment=LAYOUT.alignment,
     log:
         "logs/retrieval/{corpus}/{condition}/{lang}.log",
     conda:
@@ -17,7 +20,7 @@ rule retrieval:
     params:
         layer=PLAN.layers.main,
     message:
-        "{wildcards.corpus} retrieval {wildcards.lang} ({wildcards.condition})"
+        "{wildcards.corpus} retrieval and alignment {wildcards.lang} ({wildcards.condition})"
     script:
         "../scripts/retrieval_pairs.py"
 
