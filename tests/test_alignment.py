@@ -38,7 +38,7 @@ def test_alignment_table_is_tidy_and_reads_the_searches_from_the_hits():
     assert len(df) == 3 * len(A.MEASURES)
     assert set(df.columns) == {"corpus", "language", "condition", "layer", "measure", "value"}
     assert sorted(df["layer"].unique()) == [0, 2, 4]
-    # the same numbers as searching the embeddings again (what the alignment job no longer does)
+    # the same numbers as searching the embeddings again (what the retrieval job does once)
     for li, layer in enumerate([0, 2, 4]):
         again = A.measures_for_layer(src[li], en[li], use_gpu=False)
         got = df[df["layer"] == layer].set_index("measure")["value"]

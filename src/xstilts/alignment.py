@@ -60,7 +60,7 @@ def geometry_measures(x: np.ndarray, y: np.ndarray, name: str) -> dict[str, floa
 
 def measures_for_layer(x: np.ndarray, y: np.ndarray, use_gpu: bool | None = None, name: str = "alignment") -> dict[str, float]:
     """Every measure of one layer from its embeddings (the searches included; the workflow reads them from the
-    Tatoeba job's hits instead of searching again)."""
+    retrieval job's hits instead of searching again: :func:`pair_job`)."""
     hits, _ = tatoeba_hits(x, y, use_gpu, name=name)
     return {**retrieval_measures(hits), **geometry_measures(x, y, name)}
 

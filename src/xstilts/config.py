@@ -111,7 +111,7 @@ def outcome_corpus(config: dict) -> str:
 
 
 def parallel_in_study(config: dict) -> bool:
-    """Whether the study has the multi-parallel corpus (``parallel.parquet``) and so FLORES+ alignment jobs: the
+    """Whether the study has the multi-parallel corpus (``parallel.parquet``) and so FLORES+ retrieval and alignment: the
     synthetic world always writes it (it plays FLORES+); a real study converts FLORES+ devtest when the morphology is
     measured on it or the regression outcome is a ``flores.*`` measure."""
     if config["source"] == "synthetic":

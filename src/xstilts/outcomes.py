@@ -44,7 +44,7 @@ def outcome_rows(align, name: str):
     ``regression.outcome`` and the outcomes present when there are none."""
     corpus, measure = split_outcome(name)
     if "corpus" not in align:
-        raise ValueError(f"the alignment tables have no 'corpus' column (columns {list(align.columns)}); rerun the alignment jobs")
+        raise ValueError(f"the alignment tables have no 'corpus' column (columns {list(align.columns)}); rerun the retrieval jobs that write them")
     rows = align[(align["corpus"] == corpus) & (align["measure"] == measure)]
     if rows.empty:
         present = sorted({f"{c}.{m}" for c, m in zip(align["corpus"], align["measure"])})

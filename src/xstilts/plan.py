@@ -330,7 +330,7 @@ class StudyPlan:
     # ---------------------------------------------------------------- translation-pair corpora ({corpus} wildcard)
     @property
     def corpora(self) -> dict[str, tuple[str, ...]]:
-        """Each corpus with retrieval and alignment jobs -> its languages: Tatoeba (``retrieval.tatoeba.languages``),
+        """Each corpus with retrieval and alignment (one job per language) -> its languages: Tatoeba (``retrieval.tatoeba.languages``),
         and, when the study has the multi-parallel corpus (:func:`xstilts.config.parallel_in_study`), ``flores``
         for every study language (FLORES+ devtest; the synthetic world's parallel set in the demo)."""
         out = {"tatoeba": self.tatoeba_languages}

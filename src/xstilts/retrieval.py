@@ -762,7 +762,7 @@ def read_hits(path: str, layer: int | None = None) -> pd.DataFrame:
     df = pd.read_parquet(path)
     missing = [c for c in HITS_COLUMNS if c not in df.columns]
     if missing:
-        raise RetrievalInputError(f"{path}: not a hits table (lacks {missing}); rerun its Tatoeba job")
+        raise RetrievalInputError(f"{path}: not a hits table (lacks {missing}); rerun its retrieval job")
     if df.empty:
         raise RetrievalInputError(f"{path}: no hits (empty table)")
     if layer is None:
