@@ -34,11 +34,11 @@ def test_alignment_table_is_tidy_and_reads_the_searches_from_the_hits():
     z = rng.standard_normal((3, 20, 8))
     src, en = z + 0.8 * rng.standard_normal((3, 20, 8)), z + 0.8 * rng.standard_normal((3, 20, 8))
     hits, _ = R.hits_table({"src": src, "en": en}, [0, 2, 4], "xx", "base", "emb/xx.npz", use_gpu=False)
-    df = A.alignment_table(src, en, [0, 2, 4], "xx", "base", hits)
+    df = A.alignment_table(src, en, [0, 2, 4], "xx", "base", hits, corpus="tatoeba")
     assert len(df) == 3 * len(A.MEASURES)
-    assert set(df.columns) == {"language", "condition", "layer", "measure", "value"}
+    assert set(df.columns) == {"corpus", "language", "condition", "layer", "measure", "value"}
     assert sorted(df["layer"].unique()) == [0, 2, 4]
-    # the same numbers as searching the embeddings again (what the alignment job no longer does)
+    # the same numbers as searching the embeddings again (what the retrieval job does once)
     for li, layer in enumerate([0, 2, 4]):
         again = A.measures_for_layer(src[li], en[li], use_gpu=False)
         got = df[df["layer"] == layer].set_index("measure")["value"]
@@ -51,7 +51,7 @@ def test_alignment_table_refuses_hits_of_other_sentences():
     src, en = rng.standard_normal((1, 20, 8)), rng.standard_normal((1, 20, 8))
     hits, _ = R.hits_table({"src": src[:, :15], "en": en[:, :15]}, [0], "xa", "nli", "emb/xa.npz", use_gpu=False)
     with pytest.raises(ValueError, match="the hits table has 15 sentences at this layer, the embeddings 20"):
-        A.alignment_table(src, en, [0], "xa", "nli", hits, source="emb/xa.npz")
+        A.alignment_table(src, en, [0], "xa", "nli", hits, source="emb/xa.npz", corpus="flores")
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xstilts import alignment, embed, qa_metrics, retrieval, sources, synthetic, tasks
+from xstilts import embed, outcomes, qa_metrics, retrieval, sources, synthetic, tasks
 from xstilts.config import SCHEMA, ConfigError, load_and_check
 from xstilts.plan import LAYOUT, Layers, StudyPlan
 
@@ -36,7 +36,7 @@ def real_with_layers(layer, analysis_layers) -> dict:
 def test_one_layer_rule_resolved_against_the_model_for_every_stage():
     plan = plan_of(real_with_layers(12, [0, 6, 12]))
     assert plan.layers == Layers(n_model=24, stored=(0, 6, 12), main=12)
-    assert plan.tatoeba_layers == [0, 6, 12]
+    assert plan.pair_layers == [0, 6, 12]
     assert plan.bucc_layers == [12]
     assert plan_of(real_with_layers(-13, [0, 6, -13])).layers == Layers(24, (0, 6, 12), 12)  # negative: from the top
     assert plan_of(real_with_layers(-1, "all")).layers.main == 24
@@ -82,7 +82,7 @@ def test_each_stage_gets_exactly_the_settings_it_reads():
     changed["morphology"]["wals_features"] = ["22A"]
     changed["regression"]["n_perm"] = 99
     a, b = plan_of(base), plan_of(changed)
-    for stage in ("embedding", "tatoeba_layers", "bucc_layers", "morphology_sample_size", "morphology_measures",
+    for stage in ("embedding", "pair_layers", "bucc_layers", "morphology_sample_size", "morphology_measures",
                   "findings", "report"):
         assert getattr(a, stage) == getattr(b, stage), stage
     assert a.bucc_mining != b.bucc_mining
@@ -126,7 +126,7 @@ def test_schema_enums_and_code_registries_agree():
     assert _enum(*r, "bucc", "properties", "engine") == set(retrieval.ENGINES)
     assert _enum(*r, "bucc", "properties", "precision") == set(retrieval.SEARCH_PRECISIONS)
     assert _enum(*r, "bucc", "properties", "duplicates") == set(retrieval.DUPLICATES)
-    assert _enum(*p, "regression", "properties", "outcome") == set(alignment.MEASURES)
+    assert _enum(*p, "regression", "properties", "outcome") == set(outcomes.OUTCOMES)
     lang = (*p, "synthetic", "properties", "languages", "items", "properties")
     assert _enum(*lang, "bound", "items") == set(synthetic.CATEGORIES)
     assert _enum(*lang, "script") == set(synthetic.SCRIPTS)

@@ -54,6 +54,18 @@ def test_tatoeba_converted_row_counts(tatoeba):
     assert not any(s != s.strip() for s in df["source_sentence"].tolist() + df["target_sentence"].tolist())
 
 
+def test_every_tatoeba_language_of_the_study_converts_with_its_set_size(tmp_path):
+    """The 74 XLM-R languages in LASER's Tatoeba (retrieval.tatoeba.languages of config/config.yaml) are read by their
+    laser_code (not only XTREME's 36) and convert to exactly the language table's tatoeba_pairs."""
+    import yaml
+
+    langs = yaml.safe_load((ROOT / "config/config.yaml").read_text())["retrieval"]["tatoeba"]["languages"]
+    table = pd.read_csv(TABLE, keep_default_na=False, dtype=str).set_index("iso639_1")
+    counts = {l: convert_tatoeba(SOURCE, REAL / "tatoeba", l, tmp_path / f"{l}.parquet", TABLE) for l in langs}
+    assert len(counts) == 74
+    assert counts == {l: int(table.loc[l, "tatoeba_pairs"]) for l in langs}
+
+
 def test_tatoeba_row_count_far_from_the_language_table_stops_naming_the_file(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()

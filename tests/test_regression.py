@@ -119,7 +119,8 @@ def test_build_cells_refuses_non_finite_alignment_and_a_main_layer_that_is_not_s
     for lang in ("xa", "xb"):
         for cond in ("base", "nli"):
             for layer in (0, 1, 2):
-                rows.append({"language": lang, "condition": cond, "layer": layer, "measure": "retrieval_en2xx", "value": 0.5})
+                rows.append({"corpus": "tatoeba", "language": lang, "condition": cond, "layer": layer, "measure": "retrieval_en2xx",
+                             "value": 0.5})
     align = pd.DataFrame(rows)
     meta = pd.DataFrame({"cc100_gib": [1.0, 2.0], "script": ["Latn", "Latn"], "family": ["F", "G"]}, index=["xa", "xb"])
     morph = pd.DataFrame({"composite": [0.1, 0.2]}, index=pd.Index(["xa", "xb"], name="language"))

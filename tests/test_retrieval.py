@@ -333,7 +333,7 @@ def test_the_job_functions_score_files_without_snakemake(tmp_path):
     assert hits[hits["layer"] == 0]["en2xx"].mean() < 0.5
     with pytest.raises(ValueError, match="not the main layer 6"):
         R.tatoeba_job(str(path), 6, "xa", "base", {"score": str(tmp_path / "t6.json"), "hits": str(tmp_path / "t6.parquet")})
-    al = alignment_job(str(path), out["hits"], "xa", "base", str(tmp_path / "a.parquet"))
+    al = alignment_job(str(path), out["hits"], "xa", "base", str(tmp_path / "a.parquet"), corpus="tatoeba")
     assert set(al["layer"]) == {0, 3}
     assert pd.read_parquet(tmp_path / "a.parquet").shape == al.shape
     main = al[(al["layer"] == 3) & (al["measure"] == "retrieval_en2xx")]["value"].item()

@@ -278,6 +278,55 @@ def test_flores_plus_in_its_dev_devtest_layout(study, tmp_path):
         S.convert_flores(raw2, job2["spec"], ["et", "jv"], tmp_path / "p.parquet", config["language_table"])
 
 
+def test_flores_plus_devtest_through_conversion_to_the_alignment_measures(study, tmp_path):
+    """The FLORES+ alignment chain on the published layout (devtest/<code>.parquet with id, iso_639_3, iso_15924,
+    glottocode, text, url, domain, topic, has_image, has_hyperlink, last_updated; rows in shuffled id order): download
+    -> parallel.parquet -> per-language sets whose English side is the pivot column -> embeddings (a tiny encoder) ->
+    the retrieval job (set size, chance; the alignment table of corpus flores) -> the outcome the regression reads."""
+    import torch
+
+    from finetune_fixtures import save_tiny_xlmr
+    from xstilts import embed as E
+    from xstilts.alignment import MEASURES, alignment_job, pair_job
+    from xstilts.outcomes import outcome_rows
+    from xstilts.pretrain import train_tokenizer
+    from xstilts.retrieval import tatoeba_job
+
+    config = copy.deepcopy(study.config)
+    config["languages"] = ["et", "ms", "my"]  # FLORES+ renamed Estonian and Malay: ekk_Latn, zsm_Latn
+    job = S.SourcePlan.from_config(config, warn=False)["morphology.flores"]
+    raw = tmp_path / "flores"
+    S.download(job, raw)
+    langs = [*config["languages"], "en"]
+    parallel = tmp_path / "parallel.parquet"
+    assert S.convert_flores(raw, job["spec"], langs, parallel, config["language_table"]) == 3
+    sets = E.parallel_sets({l: str(parallel) for l in config["languages"]}, "en")
+    assert sets["ms"]["src"] == [f"zsm_Latn devtest sentence {i}" for i in range(3)]  # aligned by id
+    assert sets["ms"]["en"] == [f"eng_Latn devtest sentence {i}" for i in range(3)]  # the pivot column
+    texts = [t for s in sets.values() for side in s.values() for t in side]
+    model = save_tiny_xlmr(train_tokenizer(texts * 4, 120, tmp_path / "tok"), tmp_path / "model", layers=2, hidden=16,
+                           max_positions=40)
+    settings = {"pooling": "mean", "max_length": 32, "batch_tokens": 256, "store_dtype": "float32", "embed_precision": "float32"}
+    emb = {l: str(tmp_path / f"{l}.npz") for l in sets}
+    E.embed_job(model, torch.device("cpu"), settings, sets, emb, layers=[0, 2], model_layers=2, meta={})
+    tables = []
+    for lang in sets:  # the workflow's retrieval job: scores, hits and the alignment table from one read
+        out = {k: str(tmp_path / f"{lang}.{k}") for k in ("score", "hits", "alignment")}
+        score = pair_job(emb[lang], 2, lang, "base", out, corpus="flores")
+        assert (score["corpus"], score["n"], score["chance"]) == ("flores", 3, pytest.approx(1 / 3))
+        tables.append(pd.read_parquet(out["alignment"]))
+        # the same table as the separate library steps (search, then measures from the hits) give
+        tatoeba_job(emb[lang], 2, lang, "base", {"score": str(tmp_path / "s.json"), "hits": str(tmp_path / "h.parquet")},
+                    corpus="flores")
+        again = alignment_job(emb[lang], str(tmp_path / "h.parquet"), lang, "base", str(tmp_path / "a.parquet"), corpus="flores")
+        pd.testing.assert_frame_equal(tables[-1], again)
+    align = pd.concat(tables, ignore_index=True)
+    assert set(align["measure"]) == set(MEASURES)
+    assert len(outcome_rows(align, "flores.retrieval_en2xx")) == 3 * 2  # languages x stored layers
+    with pytest.raises(ValueError, match="no alignment values for 'tatoeba.retrieval_en2xx'"):
+        outcome_rows(align, "tatoeba.retrieval_en2xx")
+
+
 # ------------------------------------------------------------------------------------------------ the download checks itself
 
 
@@ -469,7 +518,9 @@ def test_preflight_names_each_missing_piece(cfg, monkeypatch):
     assert "config key 'model.revision'" in msg
     assert "python -m xstilts.sources lock" in msg
     assert "config key 'retrieval.bucc.hub.sha256'" in msg
-    cfg["morphology"]["corpus"] = "tatoeba"  # without FLORES (morphology on Tatoeba), no token is needed
+    cfg["morphology"]["corpus"] = "tatoeba"  # morphology on Tatoeba: FLORES+ is still needed for a flores.* outcome
+    assert "morphology.flores" in S.config_sources(cfg)
+    cfg["regression"]["outcome"] = "tatoeba.retrieval_en2xx"  # without FLORES+ at all, no token is needed
     assert "morphology.flores" not in S.config_sources(cfg)
 
 
@@ -524,7 +575,7 @@ def test_requests_follow_the_slot(cfg):
     assert {(r.config, r.split) for r in reqs["targets.tydiqa.hub"]} == {("tydiqa", "train"), ("tydiqa", "validation")}
     assert [r.split for r in reqs["intermediate_tasks.anli_plus.sources.2"]] == [
         "train_r1", "train_r2", "train_r3", "dev_r1", "dev_r2", "dev_r3"]
-    assert len(reqs["morphology.flores"]) == 37
+    assert len(reqs["morphology.flores"]) == 89 + 1  # every study language and the pivot
     assert reqs["morphology.wals"] == []
     assert reqs["model"] == []
 

@@ -47,7 +47,8 @@ def test_demo_dag_writes_everything(demo_run):
               "figures/coefficients_forest.png", "figures/layer_delta_heatmap.png", "regression/pooled.csv", "regression/per_layer.csv", "regression/nli.csv",
               "regression/qa.csv", "regression/multitask.csv", "morphology/table.csv", "models/base/config.json",
               "intermediate/multitask/model/config.json", "retrieval/tatoeba/base/xb.json", "retrieval/bucc/nli/xb.json",
-              "alignment/qa/xc.parquet", "scores/udpos/multitask/xc.json"]:
+              "alignment/tatoeba/qa/xc.parquet", "alignment/flores/qa/xc.parquet", "retrieval/flores/base/xb.json",
+              "scores/udpos/multitask/xc.json"]:
         assert (r / f).exists(), f
     assert (r / "figures/morphology_vs_delta.png").read_bytes()[:4] == b"\x89PNG"
     scores = pd.read_csv(r / "tables/target_scores.csv")
@@ -66,9 +67,9 @@ def test_rerun_is_a_noop_and_deleting_a_score_recomputes_only_its_job_and_their_
     target.unlink()
     try:
         rc, out = smk(demo_run, "-n")
-        # the Tatoeba job writes the score and the per-sentence hits; the hits' readers (alignment -> regression,
+        # the retrieval job writes the score, the per-sentence hits and the alignment table; their readers (regression,
         # findings) rerun because the job does, and nothing else does
-        assert job_counts(out) == {"tatoeba": 1, "alignment": 1, "regression": 1, "findings": 1, "report": 1, "all": 1}, out[-3000:]
+        assert job_counts(out) == {"retrieval": 1, "regression": 1, "findings": 1, "report": 1, "all": 1}, out[-3000:]
     finally:  # later tests read a complete run
         rc, out = smk(demo_run)
     assert rc == 0, out[-3000:]
@@ -81,7 +82,7 @@ def test_asking_for_one_language_file_builds_only_its_branch(tmp_path):
     rc, out = smk(tmp_path, "-n", "results/retrieval/tatoeba/nli/mb.json")
     assert rc == 0
     counts = job_counts(out)
-    assert counts.get("tatoeba") == 1
+    assert counts.get("retrieval") == 1
     assert "report" not in counts
     assert "regression" not in counts
     assert "finetune_target" not in counts
@@ -94,9 +95,13 @@ def test_full_study_dag_builds_offline(tmp_path):
     assert c["finetune_intermediate"] == 9
     assert c["finetune_multitask"] == 1
     assert c["finetune_target"] == 7 * 11
-    assert c["tatoeba"] == 36 * 11
+    # retrieval and alignment (one job) on Tatoeba (the 74 XLM-R languages in LASER's set) and FLORES+ (the 89 study
+    # languages)
+    assert c["embed_tatoeba"] == 11
+    assert c["embed_flores"] == 11
+    assert c["retrieval"] == (74 + 89) * 11
     assert c["bucc"] == 4 * 11
-    assert c["alignment"] == 36 * 11
+    assert c["morphology_measures"] == 89
 
 
 @pytest.mark.slow
@@ -123,7 +128,7 @@ def test_readme_rerun_one_language_commands_schedule_exactly_the_promised_jobs(t
     assert conditions >= 3
     # the last command brings the report up to date; Snakemake may find nothing to do when the recomputed
     # (deterministic) files are unchanged, but it must never schedule anything else
-    promised = [[{"tatoeba": 1}], [{"tatoeba": 1}], [{"tatoeba": conditions}], [{"report": 1, "all": 1}, {}]]
+    promised = [[{"retrieval": 1}], [{"retrieval": 1}], [{"retrieval": conditions}], [{"report": 1, "all": 1}, {}]]
     assert len(cmds) == len(promised), cmds
     before = target.read_text()
     target.unlink()  # the first command is for a deleted or missing result

@@ -685,8 +685,8 @@ def study_upstream() -> Upstream:
     else:
         cfg = real_config()
         files = cfg["retrieval"]["tatoeba"]["hub"]["files"]
-        up.add_git("facebookresearch/LASER", {f.format(laser_xtreme_code=c): b"x\n" for f in files
-                                              for c in table["laser_xtreme_code"] if c}, revision=LASER_PIN)
+        up.add_git("facebookresearch/LASER", {f.format(laser_code=c): b"x\n" for f in files
+                                              for c in table["laser_code"] if c}, revision=LASER_PIN)
         up.add_git("cldf-datasets/wals", {f: b"x\n" for f in cfg["morphology"]["wals"]["files"]}, revision=WALS_PIN)
     for lang in ("de", "fr", "ru", "zh"):
         for split in ("sample", "training"):

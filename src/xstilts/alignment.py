@@ -1,4 +1,5 @@
-"""Alignment measures on parallel sentence embeddings (rows of X and Y are translations).
+"""Alignment measures on parallel sentence embeddings (rows of X and Y are translations), the same for every corpus
+of translation pairs (Tatoeba; the multi-parallel FLORES+ devtest: ``xstilts.outcomes``):
 
 * ``retrieval_en2xx`` / ``retrieval_xx2en`` / ``retrieval_mean``: Tatoeba accuracy@1 with English queries (the
   XTREME/jiant headline), with non-English queries, and the mean of both (cosine; ties: lower index);
@@ -15,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xstilts.outcomes import ALIGNMENT_CORPORA, MEASURES
 from xstilts.retrieval import HIT_DIRECTIONS, check_translation_pairs, l2_normalize, read_hits, tatoeba_hits
 
-MEASURES = ("retrieval_en2xx", "retrieval_xx2en", "retrieval_mean", "retrieval_centered_en2xx", "retrieval_centered_mean", "cka",
-            "cosine_gap")
+__all__ = ["MEASURES", "alignment_job", "alignment_table", "cosine_gap", "geometry_measures", "linear_cka", "measures_for_layer",
+           "pair_job", "retrieval_measures"]
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -58,35 +60,55 @@ def geometry_measures(x: np.ndarray, y: np.ndarray, name: str) -> dict[str, floa
 
 def measures_for_layer(x: np.ndarray, y: np.ndarray, use_gpu: bool | None = None, name: str = "alignment") -> dict[str, float]:
     """Every measure of one layer from its embeddings (the searches included; the workflow reads them from the
-    Tatoeba job's hits instead of searching again)."""
+    retrieval job's hits instead of searching again: :func:`pair_job`)."""
     hits, _ = tatoeba_hits(x, y, use_gpu, name=name)
     return {**retrieval_measures(hits), **geometry_measures(x, y, name)}
 
 
 def alignment_table(src: np.ndarray, en: np.ndarray, layers: list[int], language: str, condition: str,
-                    hits: pd.DataFrame, source: str = "embeddings") -> pd.DataFrame:
-    """Tidy table (language, condition, layer, measure, value) over every stored layer: retrieval measures from the
-    per-sentence ``hits`` (every layer of the embeddings, the same sentences), CKA and cosine gap from the vectors
-    (``source`` names the embeddings file in errors)."""
+                    hits: pd.DataFrame, source: str = "embeddings", *, corpus: str) -> pd.DataFrame:
+    """Tidy table (corpus, language, condition, layer, measure, value) over every stored layer: retrieval measures
+    from the per-sentence ``hits`` (every layer of the embeddings, the same sentences), CKA and cosine gap from the
+    vectors (``source`` names the embeddings file in errors). ``corpus`` (xstilts.outcomes.ALIGNMENT_CORPORA) is
+    in every row, so tables of both corpora can be concatenated and an outcome picked by name."""
+    if corpus not in ALIGNMENT_CORPORA:
+        raise ValueError(f"{source}: corpus {corpus!r} is not one of {list(ALIGNMENT_CORPORA)}")
     rows = []
     for li, layer in enumerate(layers):
         name = f"{source} (language {language}, condition {condition}, layer {layer})"
         h = hits[hits["layer"] == layer]
         if len(h) != len(src[li]):
             raise ValueError(f"{name}: the hits table has {len(h)} sentences at this layer, the embeddings {len(src[li])}; "
-                             "they must come from the same Tatoeba job")
+                             "they must come from the same retrieval job")
         measures = {**retrieval_measures({d: h[d].to_numpy() for d in HIT_DIRECTIONS}), **geometry_measures(src[li], en[li], name)}
         for measure, value in measures.items():
-            rows.append({"language": language, "condition": condition, "layer": int(layer), "measure": measure, "value": value})
+            rows.append({"corpus": corpus, "language": language, "condition": condition, "layer": int(layer), "measure": measure,
+                         "value": value})
     return pd.DataFrame(rows)
 
 
-def alignment_job(embeddings: str, hits: str, language: str, condition: str, out: str) -> pd.DataFrame:
-    """Every measure at every stored layer of one language × condition (the searches' hits from the Tatoeba job,
-    the geometry from the embeddings); written as parquet."""
+def alignment_job(embeddings: str, hits: str, language: str, condition: str, out: str, *, corpus: str) -> pd.DataFrame:
+    """Every measure at every stored layer of one corpus × language × condition (the searches' hits from its
+    retrieval job, the geometry from the embeddings); written as parquet."""
     from xstilts.io import atomic_write_parquet, load_embeddings
 
     arrays, layers, _ = load_embeddings(embeddings)
-    df = alignment_table(arrays["src"], arrays["en"], layers, language, condition, read_hits(hits), source=embeddings)
+    df = alignment_table(arrays["src"], arrays["en"], layers, language, condition, read_hits(hits), source=embeddings,
+                         corpus=corpus)
     atomic_write_parquet(df, out)
     return df
+
+
+def pair_job(embeddings: str, layer: int, lang: str, condition: str, out: dict[str, str], *, corpus: str) -> dict:
+    """The workflow's retrieval job of one corpus × language × condition: the embeddings are read once, every search
+    runs once (``out["hits"]``, per sentence, every stored layer; ``out["score"]``, accuracy@1 at hidden_states
+    ``layer`` with the set size and chance level: :func:`xstilts.retrieval.tatoeba_job`), and the alignment measures
+    of every stored layer are taken from those hits and the same vectors (``out["alignment"]``). Returns the scores."""
+    from xstilts.io import atomic_write_parquet, load_embeddings
+    from xstilts.retrieval import pair_retrieval
+
+    arrays, layers, meta = load_embeddings(embeddings)
+    hits, scores = pair_retrieval(arrays, layers, meta, embeddings, layer, lang, condition, out, corpus=corpus)
+    df = alignment_table(arrays["src"], arrays["en"], layers, lang, condition, hits, source=embeddings, corpus=corpus)
+    atomic_write_parquet(df, out["alignment"])
+    return scores

@@ -13,6 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from xstilts.languages import LanguageTableError, read_language_table
+from xstilts.outcomes import split_outcome
 from xstilts.qa_metrics import MLQA_ARTICLES
 
 RESERVED_CONDITIONS = ("base", "multitask")
@@ -87,17 +88,61 @@ def with_task_defaults(spec: dict) -> dict:
     return {**schema_defaults("task"), **spec}
 
 
-def known_languages(config: dict) -> set[str]:
-    """Codes the run knows: the synthetic languages (+ pivot), or the rows of the language table."""
-    if config["source"] == "synthetic":
-        return {l["code"] for l in config["synthetic"]["languages"]} | {config["pivot"]}
+def _language_table(config: dict):
     table = Path(config["language_table"])
     if not table.exists():
         raise ConfigError(f"config key 'language_table': file {table} not found")
     try:
-        return set(read_language_table(table)["iso639_1"])
+        return read_language_table(table)
     except LanguageTableError as e:
         raise ConfigError(f"config key 'language_table': {e}") from None
+
+
+def known_languages(config: dict) -> set[str]:
+    """Codes the run knows: the synthetic languages (+ pivot), or the rows of the language table."""
+    if config["source"] == "synthetic":
+        return {l["code"] for l in config["synthetic"]["languages"]} | {config["pivot"]}
+    return set(_language_table(config)["iso639_1"])
+
+
+def outcome_corpus(config: dict) -> str:
+    """The corpus whose alignment measure the regression analyses (``regression.outcome``, xstilts.outcomes)."""
+    return split_outcome(config["regression"]["outcome"])[0]
+
+
+def parallel_in_study(config: dict) -> bool:
+    """Whether the study has the multi-parallel corpus (``parallel.parquet``) and so FLORES+ retrieval and alignment: the
+    synthetic world always writes it (it plays FLORES+); a real study converts FLORES+ devtest when the morphology is
+    measured on it or the regression outcome is a ``flores.*`` measure."""
+    if config["source"] == "synthetic":
+        return True
+    return config["morphology"]["corpus"] == "parallel" or outcome_corpus(config) == "flores"
+
+
+def outcome_problems(config: dict) -> list[str]:
+    """Every study language must have data of the regression outcome's corpus (else it has no outcome): Tatoeba
+    pairs (``retrieval.tatoeba.languages``), or, for a ``flores.*`` outcome, a FLORES+ code in the language table
+    (the synthetic world's multi-parallel set holds every synthetic language) and a FLORES+ source."""
+    outcome = config["regression"]["outcome"]
+    corpus = outcome_corpus(config)
+    langs = list(config["languages"])
+    if corpus == "tatoeba":
+        missing = sorted(set(langs) - set(config["retrieval"]["tatoeba"]["languages"]))
+        return [f"config key 'languages': {missing} have no Tatoeba data (retrieval.tatoeba.languages), so no value of "
+                f"regression.outcome '{outcome}'"] if missing else []
+    if config["source"] == "synthetic":
+        return []
+    problems = []
+    flores = config["morphology"].get("flores") or {}
+    if not (flores.get("id") or flores.get("path") or flores.get("files") or flores.get("kind") == "user_dir"):
+        problems.append(f"config key 'morphology.flores': regression.outcome '{outcome}' is measured on FLORES+ devtest, "
+                        "but no FLORES+ source is set (or choose a tatoeba.* outcome)")
+    table = _language_table(config).set_index("iso639_1")
+    missing = sorted(l for l in langs if l in table.index and not str(table.loc[l, "flores_code"] or "").strip())
+    if missing:
+        problems.append(f"config key 'languages': {missing} have no FLORES+ code (flores_code in {config['language_table']}), "
+                        f"so no value of regression.outcome '{outcome}'")
+    return problems
 
 
 def semantic_problems(config: dict) -> list[str]:
@@ -143,9 +188,7 @@ def semantic_problems(config: dict) -> list[str]:
                     if lang not in MLQA_ARTICLES:
                         problems.append(f"config key '{group}.{t}.languages': qa_metric mlqa has no normalisation for '{lang}' "
                                         f"(MLQA languages: {sorted(MLQA_ARTICLES)})")
-    missing_in_tatoeba = sorted(set(config["languages"]) - set(config["retrieval"]["tatoeba"]["languages"]))
-    if missing_in_tatoeba:
-        problems.append(f"config key 'languages': {missing_in_tatoeba} have no Tatoeba data (retrieval.tatoeba.languages), so no alignment outcome")
+    problems += outcome_problems(config)
     if config["source"] == "synthetic":
         codes = [l["code"] for l in config["synthetic"]["languages"]]
         if len(codes) != len(set(codes)):

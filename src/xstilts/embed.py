@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from transformers import AutoModel, AutoTokenizer
 
@@ -110,12 +111,19 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
     """Embed each named set (e.g. a language) of named sides (e.g. src/tgt) and save one .npz per set."""
     layer_idx = embedder.check_layers(layers)
     t0 = time.perf_counter()
+    last: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}  # per side, the previous set's texts and vectors: a
+    # side that repeats from set to set (the multi-parallel corpus's English) is embedded once
     for key, sides in sets.items():
         arrays = {}
         for side, texts in sides.items():
             if len(texts) == 0:
                 raise ValueError(f"{out_paths[key]}: set {key!r} side {side!r} has no sentences")
-            v = embedder.embed(texts, layer_idx, pooling).astype(store_dtype)
+            texts_key = tuple(texts)
+            if side in last and last[side][0] == texts_key:
+                v = last[side][1]
+            else:
+                v = embedder.embed(texts, layer_idx, pooling).astype(store_dtype)
+                last[side] = (texts_key, v)
             bad = ~np.isfinite(v).all(axis=2)
             if bad.any():
                 li, row = map(int, np.argwhere(bad)[0])
@@ -129,7 +137,7 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
     return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx}
 
 
-def tatoeba_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
+def tatoeba_sets(paths: dict[str, str], pivot: str = "en") -> dict[str, dict[str, list[str]]]:
     """``{lang: path}`` of canonical Tatoeba tables -> ``{lang: {"src": [...], "en": [...]}}`` (contract-normalised)."""
     out = {}
     for key, path in paths.items():
@@ -138,7 +146,21 @@ def tatoeba_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
     return out
 
 
-def bucc_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
+def parallel_sets(paths: dict[str, str], pivot: str = "en") -> dict[str, dict[str, list[str]]]:
+    """``{lang: path}`` of the multi-parallel corpus (FLORES+ devtest, or the synthetic world's parallel set: one
+    text column per language) -> ``{lang: {"src": its column, "en": the pivot column}}``, row i translating row i."""
+    tables: dict[str, pd.DataFrame] = {}
+    out = {}
+    for key, path in paths.items():
+        if path not in tables:
+            tables[path] = pd.read_parquet(path)
+        df = tables[path]
+        contracts.parallel_columns(df, [key, pivot], path)
+        out[key] = {"src": df[key].tolist(), "en": df[pivot].tolist()}
+    return out
+
+
+def bucc_sets(paths: dict[str, str], pivot: str = "en") -> dict[str, dict[str, list[str]]]:
     """``{"<lang>.<split>": path}`` of canonical BUCC sentence tables -> the non-English and English sides."""
     out = {}
     for key, path in paths.items():
@@ -149,7 +171,7 @@ def bucc_sets(paths: dict[str, str]) -> dict[str, dict[str, list[str]]]:
 
 
 # the corpora an embedding job reads: name -> reader of its canonical files ({set key: path} -> sentence sets)
-SET_READERS = {"tatoeba": tatoeba_sets, "bucc": bucc_sets}
+SET_READERS = {"tatoeba": tatoeba_sets, "flores": parallel_sets, "bucc": bucc_sets}
 
 
 def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, *, layers: list[int], model_layers: int,

@@ -1,7 +1,7 @@
 """What every quantity is called and in which unit it is shown: one place for the figures, the HTML tables and the
 summary.
 
-Accuracies, F1 scores and the Tatoeba retrieval measures are fractions in the result files (the data) and **points
+Accuracies, F1 scores and the retrieval measures (Tatoeba, FLORES+) are fractions in the result files (the data) and **points
 (0–100)** wherever a reader sees them; a change Δ in such a quantity is in points too.  CKA and the cosine gap have
 no such scale and are shown as they are.  A key without an entry is shown as it is written.
 """
@@ -10,18 +10,31 @@ from __future__ import annotations
 
 import math
 
-# the alignment measures (xstilts.alignment; `regression.outcome` names one of them)
-MEASURES: dict[str, str] = {
-    "retrieval_en2xx": "Tatoeba retrieval accuracy en→xx",
-    "retrieval_xx2en": "Tatoeba retrieval accuracy xx→en",
-    "retrieval_mean": "Tatoeba retrieval accuracy, mean of en→xx and xx→en",
-    "retrieval_centered_en2xx": "Tatoeba retrieval accuracy en→xx, mean-centred embeddings",
-    "retrieval_centered_mean": "Tatoeba retrieval accuracy, mean-centred, mean of both directions",
+from xstilts.outcomes import CORPUS_NAMES, OUTCOMES, split_outcome
+
+# the alignment measures (xstilts.alignment), without the corpus: what each one is
+_MEASURE_WORDS: dict[str, str] = {
+    "retrieval_en2xx": "retrieval accuracy en→xx",
+    "retrieval_xx2en": "retrieval accuracy xx→en",
+    "retrieval_mean": "retrieval accuracy, mean of en→xx and xx→en",
+    "retrieval_centered_en2xx": "retrieval accuracy en→xx, mean-centred embeddings",
+    "retrieval_centered_mean": "retrieval accuracy, mean-centred, mean of both directions",
     "cka": "linear CKA",
     "cosine_gap": "cosine gap (translations − other pairs)",
 }
+
+
+def _measure_label(corpus: str, measure: str, bare: bool) -> str:
+    words = _MEASURE_WORDS[measure]
+    if measure.startswith("retrieval_"):
+        return f"{CORPUS_NAMES[corpus]} {words}"
+    return words if bare else f"{words}, {CORPUS_NAMES[corpus]}"
+
+
+# every name `regression.outcome` accepts (xstilts.outcomes: <corpus>.<measure>; a bare measure is Tatoeba's)
+MEASURES: dict[str, str] = {name: _measure_label(*split_outcome(name), bare="." not in name) for name in OUTCOMES}
 # measures that are proportions, shown in points
-POINT_MEASURES = frozenset(k for k in MEASURES if k.startswith("retrieval_"))
+POINT_MEASURES = frozenset(k for k in MEASURES if split_outcome(k)[1].startswith("retrieval_"))
 
 # language-level predictors and controls (xstilts.morphology, the language table)
 PREDICTORS: dict[str, str] = {

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from xstilts.config import SCHEMA, ConfigError, raise_problems, semantic_problems, validate_config
+from xstilts.config import SCHEMA, ConfigError, parallel_in_study, raise_problems, semantic_problems, validate_config
+from xstilts.outcomes import ALIGNMENT_CORPORA, split_outcome
 
 # ============================================================================================================
 # file layout: every path template once (wildcards in braces), relative to the results root
@@ -58,12 +59,14 @@ TEMPLATES: dict[str, str] = {
     "target_metrics": "target/{target}/{condition}/metrics.json",
     # scores and measures per language x condition
     "target_score": "scores/{target}/{condition}/{lang}.json",
-    "tatoeba_embeddings": "embeddings/tatoeba/{condition}/{lang}.npz",
+    # translation-pair corpora (ALIGNMENT_CORPORA: Tatoeba, and the multi-parallel FLORES+ devtest): one path per
+    # corpus x condition x language, so one rule per stage serves both
+    "pair_embeddings": "embeddings/{corpus}/{condition}/{lang}.npz",
     "bucc_embeddings": "embeddings/bucc/{condition}/{lang}.{split}.npz",
-    "tatoeba_hits": "retrieval/tatoeba/{condition}/{lang}.hits.parquet",
-    "tatoeba_score": "retrieval/tatoeba/{condition}/{lang}.json",
+    "pair_hits": "retrieval/{corpus}/{condition}/{lang}.hits.parquet",
+    "pair_score": "retrieval/{corpus}/{condition}/{lang}.json",
     "bucc_score": "retrieval/bucc/{condition}/{lang}.json",
-    "alignment": "alignment/{condition}/{lang}.parquet",
+    "alignment": "alignment/{corpus}/{condition}/{lang}.parquet",
     # morphology
     "morphology": "morphology/{lang}.json",
     "morphology_sample_size": "morphology/sample_size.json",
@@ -324,6 +327,38 @@ class StudyPlan:
             langs.update(self.target_languages(t))
         return tuple(sorted(langs))
 
+    # ---------------------------------------------------------------- translation-pair corpora ({corpus} wildcard)
+    @property
+    def corpora(self) -> dict[str, tuple[str, ...]]:
+        """Each corpus with retrieval and alignment (one job per language) -> its languages: Tatoeba (``retrieval.tatoeba.languages``),
+        and, when the study has the multi-parallel corpus (:func:`xstilts.config.parallel_in_study`), ``flores``
+        for every study language (FLORES+ devtest; the synthetic world's parallel set in the demo)."""
+        out = {"tatoeba": self.tatoeba_languages}
+        if parallel_in_study(self.config):
+            out["flores"] = self.study_languages
+        return {c: out[c] for c in ALIGNMENT_CORPORA if c in out}
+
+    def corpus_languages(self, corpus: str) -> tuple[str, ...]:
+        return self.corpora.get(corpus, ())
+
+    def pair_data(self, corpus: str, lang: str) -> str:
+        """The canonical table a corpus's pairs of ``lang`` come from: its Tatoeba file, or the multi-parallel corpus
+        (one column per language; the pivot column is the English side)."""
+        if corpus == "tatoeba":
+            return self.layout.path("tatoeba", lang=lang)
+        if corpus == "flores":
+            return self.layout.parallel
+        raise KeyError(f"no translation-pair corpus {corpus!r} (known: {list(ALIGNMENT_CORPORA)})")
+
+    @property
+    def outcome(self) -> str:
+        """``regression.outcome`` as configured (xstilts.outcomes: ``<corpus>.<measure>``, bare = Tatoeba)."""
+        return self.config["regression"]["outcome"]
+
+    @property
+    def outcome_corpus(self) -> str:
+        return split_outcome(self.outcome)[0]
+
     @property
     def synthetic_languages(self) -> tuple[str, ...]:
         return tuple(l["code"] for l in self.config["synthetic"]["languages"]) if self.synthetic else ()
@@ -448,15 +483,22 @@ class StudyPlan:
     def wals_files(self) -> dict[str, str]:
         return {t: self.layout.path("wals", table=t) for t in WALS_TABLES}
 
-    def every(self, name: str, *, langs=None, targets=None, conditions=None) -> list[str]:
-        """One template over conditions × languages (× targets): the aggregation inputs."""
+    def every(self, name: str, *, langs=None, targets=None, conditions=None, **wildcards) -> list[str]:
+        """One template over conditions × languages (× targets): the aggregation inputs (other wildcards, such as
+        ``corpus``, filled from ``wildcards``)."""
         out = []
         for c in self.conditions if conditions is None else conditions:
             for t in ([None] if targets is None else targets):
                 ls = self.target_languages(t) if t is not None else (langs if langs is not None else ())
                 for l in ls:
-                    out.append(self.layout.path(name, condition=c, lang=l, **({"target": t} if t else {})))
+                    out.append(self.layout.path(name, condition=c, lang=l, **({"target": t} if t else {}), **wildcards))
         return out
+
+    def every_pair(self, name: str, *, corpora=None, conditions=None) -> list[str]:
+        """One per-corpus template (pair_embeddings, pair_hits, pair_score, alignment) over corpus × condition ×
+        that corpus's languages."""
+        return [p for c in (self.corpora if corpora is None else corpora)
+                for p in self.every(name, langs=self.corpus_languages(c), conditions=conditions, corpus=c)]
 
     # ---------------------------------------------------------------- per-stage settings (exactly what jobs read)
     @property
@@ -466,8 +508,8 @@ class StudyPlan:
         return _settings({k: self.config["retrieval"][k] for k in EMBEDDING_SETTINGS})
 
     @property
-    def tatoeba_layers(self) -> list[int]:
-        """The layers a Tatoeba embedding file holds (all analysis layers)."""
+    def pair_layers(self) -> list[int]:
+        """The layers a translation-pair embedding file holds (Tatoeba and FLORES+: all analysis layers)."""
         return list(self.layers.stored)
 
     @property

@@ -1,8 +1,9 @@
 """Does morphological complexity predict the change in alignment after English intermediate training?
 
 Outcome: Δ = alignment(condition) − alignment(base) per language × condition (× layer), where "alignment" is the
-measure chosen by ``regression.outcome`` (default ``retrieval_en2xx``: Tatoeba accuracy@1, English queries); every
-table carries it in an ``outcome`` column.  Language-level predictors
+measure chosen by ``regression.outcome`` (``<corpus>.<measure>``, xstilts.outcomes; the studies' configs choose
+``flores.retrieval_en2xx``: accuracy@1 with English queries on FLORES+ devtest); every table carries it in an
+``outcome`` column.  Language-level predictors
 (morphology, resource size, script, fertility) vary only across languages, so the conditions are repeated measures:
 the confirmatory analyses are language-level, and the cell-level model has a language random intercept.
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xstilts.outcomes import outcome_rows
 from xstilts.plan import layer_position
 
 # --------------------------------------------------------------------------------------------------------------
@@ -310,10 +312,7 @@ def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, ou
     Adds language-level columns: morphology measures, log CC-100 GiB, script shared with the pivot, family, base
     alignment and the low-resource flag.
     """
-    a = align[align["measure"] == outcome]
-    if a.empty:
-        raise ValueError(f"config key 'regression.outcome': no alignment values for {outcome!r} "
-                         f"(measures present: {sorted(align['measure'].unique())})")
+    a = outcome_rows(align, outcome)  # xstilts.outcomes: <corpus>.<measure>, a bare measure = Tatoeba's
     bad = a[~np.isfinite(a["value"].astype(float))]
     if len(bad):
         r = bad.iloc[0]

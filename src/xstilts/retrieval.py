@@ -766,7 +766,7 @@ def read_hits(path: str, layer: int | None = None) -> pd.DataFrame:
     df = pd.read_parquet(path)
     missing = [c for c in HITS_COLUMNS if c not in df.columns]
     if missing:
-        raise RetrievalInputError(f"{path}: not a hits table (lacks {missing}); rerun its Tatoeba job")
+        raise RetrievalInputError(f"{path}: not a hits table (lacks {missing}); rerun its retrieval job")
     if df.empty:
         raise RetrievalInputError(f"{path}: no hits (empty table)")
     if layer is None:
@@ -964,19 +964,28 @@ def bucc_evaluate(dev_cands: dict, dev_gold: set, test_cands: dict, test_gold: s
             "warnings": notes}
 
 
-def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dict[str, str]) -> dict:
-    """One language × condition: every search of its stored Tatoeba embeddings runs here, once -- the per-sentence
-    hits of every stored layer and direction go to ``out["hits"]`` (read by the alignment measures and the findings'
-    bootstrap), the accuracy at hidden_states ``layer`` (the main layer) to ``out["score"]`` (JSON)."""
+def tatoeba_job(embeddings: str, layer: int, lang: str, condition: str, out: dict[str, str], *, corpus: str = "tatoeba") -> dict:
+    """One corpus × language × condition (Tatoeba, or the multi-parallel FLORES+ devtest: the same searches): every
+    search of its stored embeddings runs here, once -- the per-sentence hits of every stored layer and direction go
+    to ``out["hits"]`` (read by the alignment measures and the findings' bootstrap), the accuracy at hidden_states
+    ``layer`` (the main layer) to ``out["score"]`` (JSON, with the set size ``n`` and the chance level 1/n)."""
     arrays, layers, meta = load_embeddings(embeddings)
+    _, scores = pair_retrieval(arrays, layers, meta, embeddings, layer, lang, condition, out, corpus=corpus)
+    return scores
+
+
+def pair_retrieval(arrays: dict, layers: list[int], meta, embeddings: str, layer: int, lang: str, condition: str,
+                   out: dict[str, str], *, corpus: str) -> tuple[pd.DataFrame, dict]:
+    """:func:`tatoeba_job` on embeddings already loaded (``embeddings`` names their file): writes and returns the
+    hits table and the scores."""
     layer_position(layer, layers, embeddings)
     hits, backend = hits_table(arrays, layers, lang, condition, embeddings, use_gpu=False)
     main = hits[hits["layer"] == layer]
     scores = scores_from_hits({d: main[d].to_numpy() for d in HIT_DIRECTIONS}, backend)
-    scores.update(language=lang, condition=condition, layer=layer, embedding_meta=meta)
+    scores.update(corpus=corpus, language=lang, condition=condition, layer=layer, embedding_meta=meta)
     atomic_write_parquet(hits, out["hits"])
     atomic_write_json(scores, out["score"])
-    return scores
+    return hits, scores
 
 
 def bucc_job(inputs: dict[str, str], lang: str, condition: str, mining: dict, out: str) -> dict:

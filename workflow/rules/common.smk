@@ -5,6 +5,7 @@ import os
 import re
 from pathlib import Path
 
+from xstilts.outcomes import CORPUS_NAMES
 from xstilts.plan import LAYOUT, load_plan
 from xstilts.study import check_results, claim_results
 
@@ -25,6 +26,7 @@ CONDITIONS = list(PLAN.conditions)
 INTERMEDIATE = list(PLAN.intermediate)
 TARGETS = list(PLAN.targets)
 TATOEBA_LANGS = list(PLAN.tatoeba_languages)
+CORPORA = dict(PLAN.corpora)  # translation-pair corpus -> its languages (Tatoeba; FLORES+ when the study has it)
 BUCC_LANGS = list(PLAN.bucc_languages)
 STUDY_LANGS = list(PLAN.study_languages)
 PIVOT = PLAN.pivot
@@ -63,6 +65,7 @@ wildcard_constraints:
     target=_alternatives(TARGETS),
     lang=_alternatives(PLAN.all_languages),
     split="sample|training",
+    corpus=_alternatives(CORPORA),
     source=_alternatives([re.escape(k) for k in SOURCES]) if SOURCES else "(?!)",
 
 
@@ -210,8 +213,14 @@ def get_embedding_meta(wildcards):
     return {"condition": wildcards.condition, **PLAN.model_meta}
 
 
-def get_tatoeba_data(wildcards):
-    return PLAN.per_language("tatoeba", TATOEBA_LANGS)
+def get_pair_data(corpus):
+    """Input function factory: the canonical table of each language of a translation-pair corpus (Tatoeba files,
+    or the one multi-parallel corpus for every FLORES+ language)."""
+
+    def pair_data(wildcards):
+        return {l: PLAN.pair_data(corpus, l) for l in CORPORA[corpus]}
+
+    return pair_data
 
 
 def get_bucc_data(wildcards):
@@ -253,7 +262,13 @@ def all_target_scores():
 
 
 def all_tatoeba_scores():
-    return PLAN.every("tatoeba_score", langs=TATOEBA_LANGS)
+    """The XTREME-style Tatoeba scores (the headline retrieval table)."""
+    return PLAN.every_pair("pair_score", corpora=["tatoeba"])
+
+
+def all_pair_scores():
+    """Every corpus's retrieval scores (Tatoeba and FLORES+): set size and chance level in each."""
+    return PLAN.every_pair("pair_score")
 
 
 def all_bucc_scores():
@@ -261,11 +276,12 @@ def all_bucc_scores():
 
 
 def all_alignment():
-    return PLAN.every("alignment", langs=TATOEBA_LANGS)
+    """The alignment tables of every corpus (the regression picks its outcome's rows: xstilts.outcomes)."""
+    return PLAN.every_pair("alignment")
 
 
 def all_tatoeba_hits():
-    return PLAN.every("tatoeba_hits", langs=TATOEBA_LANGS)
+    return PLAN.every_pair("pair_hits", corpora=["tatoeba"])
 
 
 def regression_outputs():
@@ -281,7 +297,7 @@ def get_final_output():
         rules.report.output.scatter,
         *regression_outputs().values(),
         *all_target_scores(),
-        *all_tatoeba_scores(),
+        *all_pair_scores(),
         *all_bucc_scores(),
         *all_alignment(),
         *PLAN.per_language("morphology", STUDY_LANGS).values(),

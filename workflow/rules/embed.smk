@@ -1,33 +1,40 @@
 # Stage 5: sentence embeddings per condition (encoder loaded once per job; one file per language).
 # Each job receives only what it reads (xstilts.plan): the embedding settings and the resolved hidden_states layers
-# it keeps, so a change to retrieval.bucc.* or to the Tatoeba/alignment settings reruns no embedding.
+# it keeps, so a change to retrieval.bucc.* or to the retrieval/alignment settings reruns no embedding.
+# One rule per translation-pair corpus (embed_tatoeba, embed_flores: CORPORA in common.smk), written once: its outputs
+# are that corpus's languages, so the corpus is fixed per rule rather than a wildcard.
 
 
-rule embed_tatoeba:
-    input:
-        unpack(get_tatoeba_data),
-        model=get_condition_model,
-    output:
-        **PLAN.per_language("tatoeba_embeddings", TATOEBA_LANGS),
-    log:
-        "logs/embed/tatoeba/{condition}.log",
-    benchmark:
-        "benchmarks/embed/tatoeba/{condition}.tsv"
-    conda:
-        conda_env("torch")
-    threads: 1
-    resources:
-        gpu=1,
-    params:
-        corpus="tatoeba",
-        embedding=PLAN.embedding,
-        layers=PLAN.tatoeba_layers,
-        model_layers=PLAN.layers.n_model,
-        meta=get_embedding_meta,
-    message:
-        "Embedding Tatoeba sentences with the {wildcards.condition} encoder"
-    script:
-        "../scripts/embed.py"
+for corpus, corpus_langs in CORPORA.items():
+
+    rule:
+        name:
+            f"embed_{corpus}"
+        input:
+            unpack(get_pair_data(corpus)),
+            model=get_condition_model,
+        output:
+            **PLAN.per_language("pair_embeddings", corpus_langs, corpus=corpus),
+        log:
+            f"logs/embed/{corpus}/{{condition}}.log",
+        benchmark:
+            f"benchmarks/embed/{corpus}/{{condition}}.tsv"
+        conda:
+            conda_env("torch")
+        threads: 1
+        resources:
+            gpu=1,
+        params:
+            corpus=corpus,
+            pivot=PIVOT,
+            embedding=PLAN.embedding,
+            layers=PLAN.pair_layers,
+            model_layers=PLAN.layers.n_model,
+            meta=get_embedding_meta,
+        message:
+            f"Embedding {CORPUS_NAMES[corpus]} sentences with the {{wildcards.condition}} encoder"
+        script:
+            "../scripts/embed.py"
 
 
 rule embed_bucc:
@@ -47,6 +54,7 @@ rule embed_bucc:
         gpu=1,
     params:
         corpus="bucc",
+        pivot=PIVOT,
         embedding=PLAN.embedding,
         layers=PLAN.bucc_layers,  # the main layer only
         model_layers=PLAN.layers.n_model,

@@ -4,7 +4,7 @@
 rule findings:
     input:
         hits=all_tatoeba_hits(),
-        base_alignment=PLAN.every("alignment", langs=TATOEBA_LANGS, conditions=["base"]),
+        base_alignment=PLAN.every_pair("alignment", corpora=["tatoeba"], conditions=["base"]),
         bucc=PLAN.every("bucc_score", langs=BUCC_LANGS, conditions=["base"]),
         languages=language_table(),
         morphology=rules.morphology_table.output.table,

@@ -1,24 +1,28 @@
-# Stage 6: retrieval scores per language × condition (Tatoeba accuracy@1 en→xx headline + xx→en; BUCC mining F1).
-# Every Tatoeba search runs once, in the tatoeba job: its per-sentence hits (every stored layer, both directions,
-# plain and mean-centred) are read by the alignment measures and the findings' bootstrap.
+# Stages 6-7: retrieval and alignment per corpus × language × condition (Tatoeba, the XTREME task; FLORES+ devtest,
+# the same 1,012 sentences in every language), one job each: it reads the embeddings once, runs every search once
+# (per-sentence hits of every stored layer, both directions, plain and mean-centred: read by the findings' bootstrap),
+# writes the accuracy@1 at the main layer (en→xx headline, xx→en, set size and chance level) and the alignment
+# measures of every stored layer (retrieval from those hits; linear CKA and the cosine gap from the vectors).
+# Then BUCC mining F1.
 
 
-rule tatoeba:
+rule retrieval:
     input:
-        embeddings=LAYOUT.tatoeba_embeddings,
+        embeddings=LAYOUT.pair_embeddings,
     output:
-        score=LAYOUT.tatoeba_score,
-        hits=LAYOUT.tatoeba_hits,
+        score=LAYOUT.pair_score,
+        hits=LAYOUT.pair_hits,
+        alignment=LAYOUT.alignment,
     log:
-        "logs/retrieval/tatoeba/{condition}/{lang}.log",
+        "logs/retrieval/{corpus}/{condition}/{lang}.log",
     conda:
         conda_env("faiss")
     params:
         layer=PLAN.layers.main,
     message:
-        "Tatoeba retrieval {wildcards.lang} ({wildcards.condition})"
+        "{wildcards.corpus} retrieval and alignment {wildcards.lang} ({wildcards.condition})"
     script:
-        "../scripts/retrieval_tatoeba.py"
+        "../scripts/retrieval_pairs.py"
 
 
 rule bucc:

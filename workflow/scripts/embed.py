@@ -1,5 +1,5 @@
-"""Adapter: embed every sentence set of one condition (Tatoeba languages or BUCC splits) with its encoder
-(xstilts.embed); the rule names the corpus and the hidden_states layers to keep."""
+"""Adapter: embed every sentence set of one condition (the Tatoeba or FLORES+ languages, or the BUCC splits) with its
+encoder (xstilts.embed); the rule names the corpus, the pivot and the hidden_states layers to keep."""
 import json
 
 from xstilts.device import setup_job
@@ -9,7 +9,7 @@ from xstilts.logs import to_file
 log = to_file(snakemake.log[0])
 keys = list(snakemake.output.keys())
 stats = embed_job(snakemake.input.model, setup_job(snakemake.threads), dict(snakemake.params.embedding),
-                  SET_READERS[snakemake.params.corpus]({k: snakemake.input[k] for k in keys}),
+                  SET_READERS[snakemake.params.corpus]({k: snakemake.input[k] for k in keys}, snakemake.params.pivot),
                   {k: snakemake.output[k] for k in keys}, layers=list(snakemake.params.layers),
                   model_layers=snakemake.params.model_layers, meta=dict(snakemake.params.meta))
 log.info("%s", json.dumps(stats))

@@ -41,8 +41,8 @@ def hub_token(key: str, spec: dict) -> str | None:
         raise SourceError(
             f"config key '{key}': {spec.get('id')} is gated and needs a Hugging Face token in the environment variable {env}. "
             f"Request access on https://huggingface.co/datasets/{spec.get('id')} , create a read token at "
-            f"https://huggingface.co/settings/tokens and `export {env}=...`; or set `morphology.corpus: tatoeba` to measure "
-            "morphology on the Tatoeba sentences instead")
+            f"https://huggingface.co/settings/tokens and `export {env}=...`; or set `morphology.corpus: tatoeba` and a "
+            "tatoeba.* `regression.outcome` to measure morphology and alignment on the Tatoeba sentences instead")
     return tok
 
 

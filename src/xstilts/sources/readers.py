@@ -237,8 +237,11 @@ def _lines(path: Path) -> list[str]:
 
 
 def read_tatoeba_laser(raw: str | Path, src: dict, v: dict) -> tuple[list[str], list[str]]:
-    """LASER's ``data/tatoeba/v1/tatoeba.<code>-eng.{<code>,eng}``: line i of one file translates line i of the other."""
-    raw, code = Path(raw), v["laser_xtreme_code"]
+    """LASER's ``data/tatoeba/v1/tatoeba.<code>-eng.{<code>,eng}`` (code: the language table's ``laser_code``, for
+    every XLM-R language LASER's Tatoeba has): line i of one file translates line i of the other."""
+    raw, code = Path(raw), v["laser_code"]
+    if not code:
+        raise SourceError(f"{raw}: language {v.get('lang')!r} has no laser_code in the language table (no LASER Tatoeba set)")
     base = next(iter(raw.rglob(f"tatoeba.{code}-eng.{code}")), None)
     if base is None:
         raise SourceError(f"{raw}: no tatoeba.{code}-eng.{code}")

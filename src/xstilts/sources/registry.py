@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from xstilts.config import parallel_in_study
 from xstilts.languages import read_language_table
 from xstilts.plan import LAYOUT
 
@@ -71,7 +72,7 @@ def config_sources(config: dict) -> dict[str, dict]:
                 add(f"{group}.{name}.hub", task.get("hub") or {})
     add("retrieval.tatoeba.hub", config["retrieval"]["tatoeba"].get("hub") or {})
     add("retrieval.bucc.hub", config["retrieval"]["bucc"].get("hub") or {})
-    if config["morphology"]["corpus"] == "parallel":
+    if parallel_in_study(config):  # the morphology or the regression outcome (flores.*) is measured on FLORES+
         add("morphology.flores", config["morphology"].get("flores") or {})
     add("morphology.wals", config["morphology"].get("wals") or {})
     return out
@@ -97,8 +98,9 @@ def repo_of(spec: dict) -> str:
 
 
 def language_vars(table_path: str | Path) -> dict[str, dict]:
-    """iso639_1 -> template variables ({lang}, {iso639_3}, {laser_xtreme_code}, {language_name}, {flores_code},
-    {udpos_name})."""
+    """iso639_1 -> template variables ({lang}, {iso639_3}, {laser_code}, {laser_xtreme_code}, {language_name},
+    {flores_code}, {udpos_name}). ``laser_code`` names the LASER Tatoeba files of every XLM-R language that has one
+    (74); ``laser_xtreme_code`` only XTREME's 36 (the same codes there)."""
     p = Path(table_path)
     return copy.deepcopy(_language_vars(str(p), p.stat().st_mtime_ns if p.exists() else 0))
 
@@ -108,7 +110,8 @@ def _language_vars(table_path: str, mtime_ns: int) -> dict[str, dict]:
     t = read_language_table(table_path)  # checked against its contract (xstilts.languages)
     out = {}
     for r in t.to_dict("records"):
-        out[r["iso639_1"]] = {"lang": r["iso639_1"], "iso639_3": r["iso639_3"], "laser_xtreme_code": r.get("laser_xtreme_code") or "",
+        out[r["iso639_1"]] = {"lang": r["iso639_1"], "iso639_3": r["iso639_3"], "laser_code": r.get("laser_code") or "",
+                              "laser_xtreme_code": r.get("laser_xtreme_code") or "",
                               "language_name": r["name"], "flores_code": r.get("flores_code") or "",
                               "udpos_name": r.get("udpos_name") or r["name"]}
     return out
