@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -72,19 +71,16 @@ def test_cost_estimate_counts_a_pinned_training_size():
 # ------------------------------------------------------------------ issue 18: alignment corpora, GPU time and storage
 
 
-def _study(**retrieval):
+def _study(languages=None, **retrieval):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     config["retrieval"].update(retrieval)
+    if languages is not None:  # the study languages: FLORES+ alignment and morphology follow them
+        config["languages"] = config["languages"][:languages]
     return load_plan(config)
 
 
-def _corpora(keep_flores: int | None = None, keep_tatoeba: int | None = None):
-    """The real table's corpora, or the same table with only the first ``keep_*`` FLORES+/LASER languages."""
-    table = read_language_table(ROOT / "config/languages.csv")
-    full = cost.Corpora.from_table(table, "en")
-    flores = full.flores if keep_flores is None else full.flores[:keep_flores]
-    pairs = list(full.tatoeba_pairs.items()) if keep_tatoeba is None else list(full.tatoeba_pairs.items())[:keep_tatoeba]
-    return cost.Corpora(tuple(flores), dict(pairs))
+def _corpora():
+    return cost.Corpora.from_table(read_language_table(ROOT / "config/languages.csv"), "en")
 
 
 def _line(lines, stage, prefix):
@@ -98,28 +94,24 @@ def test_embedding_storage_on_a_hand_example():
     assert cost.embedding_bytes(3, 2, 4, 8, "float32") == 768
 
 
-def test_flores_cost_follows_the_number_of_languages_in_the_table():
-    plan = _study()
-    full = _line(cost.estimate(plan, corpora=_corpora()), "embedding+", "flores+")
-    small = _line(cost.estimate(plan, corpora=_corpora(keep_flores=9)), "embedding+", "flores+")
-    n = len(_corpora().flores)
+def test_flores_cost_follows_the_number_of_study_languages():
+    full = _line(cost.estimate(_study(), corpora=_corpora()), "embedding", "flores+")
+    small = _line(cost.estimate(_study(languages=9), corpora=_corpora()), "embedding", "flores+")
+    n = len(_study().corpus_languages("flores"))
     assert small.tokens / full.tokens == pytest.approx((9 + 1) / (n + 1))  # + English once per condition
 
 
-def test_tatoeba_extension_counts_the_tables_pairs_of_the_added_languages():
+def test_tatoeba_cost_counts_the_tables_pairs_of_the_configured_languages():
     plan = _study()
-    corpora = _corpora(keep_tatoeba=40)  # the 36 configured languages come first in the table, then 4 more
-    added = corpora.added_tatoeba(plan.tatoeba_languages)
-    assert len(added) == 4
-    line = _line(cost.estimate(plan, corpora=corpora), "embedding+", "tatoeba +")
+    line = _line(cost.estimate(plan, corpora=_corpora()), "embedding", "tatoeba")
     per_pair = 2 * len(plan.conditions) * cost.tokens_per_sentence("tatoeba")
-    assert line.tokens == pytest.approx(per_pair * sum(corpora.tatoeba_pairs[l] for l in added))
+    assert line.tokens == pytest.approx(per_pair * sum(_corpora().tatoeba_pairs[l] for l in plan.tatoeba_languages))
 
 
 def test_flores_cost_scales_with_the_conditions():
     plan = _study()
-    tokens = _line(cost.estimate(plan, corpora=_corpora()), "embedding+", "flores+").tokens
-    expected = len(plan.conditions) * (len(_corpora().flores) + 1) * cost.FLORES_DEVTEST * cost.tokens_per_sentence("flores")
+    tokens = _line(cost.estimate(plan, corpora=_corpora()), "embedding", "flores+").tokens
+    expected = len(plan.conditions) * (len(plan.corpus_languages("flores")) + 1) * cost.FLORES_DEVTEST * cost.tokens_per_sentence("flores")
     assert tokens == pytest.approx(expected)
 
 
@@ -134,24 +126,24 @@ def test_storage_follows_store_dtype_and_analysis_layers():
 
 
 def test_cost_cli_follows_a_config_with_fewer_languages(tmp_path, capsys):
-    table = pd.read_csv(ROOT / "config/languages.csv", dtype=str, keep_default_na=False)
-    table.loc[~table["iso639_1"].isin(["en", "af", "ar", "bn"]), "flores_code"] = ""  # FLORES+ for 3 languages only
-    table.to_csv(tmp_path / "languages.csv", index=False)
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    config["language_table"] = str(tmp_path / "languages.csv")
+    config["languages"] = ["af", "ar", "bn"]
+    config["language_table"] = str(ROOT / "config/languages.csv")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     cost.main([str(tmp_path / "config.yaml")])
     out = capsys.readouterr().out
-    assert re.search(r"^  embedding\+\s+flores\+ devtest 3\+en × 11 ", out, re.MULTILINE)
+    assert re.search(r"^  embedding\s+flores\+ devtest 3\+en × 11 ", out, re.MULTILINE)
 
 
 def test_cost_cli_prints_the_alignment_corpora_and_their_storage(capsys):
     cost.main([str(ROOT / "config/config.yaml")])
     out = capsys.readouterr().out
-    n_flores, n_laser = len(_corpora().flores), len(_corpora().tatoeba_pairs)
-    assert re.search(rf"^  embedding\+\s+flores\+ devtest {n_flores}\+en × 11 .* GPU-h$", out, re.MULTILINE)
-    assert re.search(rf"^  embedding\+\s+tatoeba \+{n_laser - 36} → {n_laser} langs × 11 .* GPU-h$", out, re.MULTILINE)
-    assert re.search(r"^embedding\+\s+\d+\.\d+ GPU-h$", out, re.MULTILINE)
-    assert re.search(rf"^  storage\s+flores\+ devtest {n_flores}\+en\s+[\d,]+ sent\.\s+\d+\.\d GiB", out, re.MULTILINE)
-    assert re.search(rf"^  storage\s+tatoeba {n_laser} langs .* GiB", out, re.MULTILINE)
+    plan = _study()
+    n_flores, n_tat = len(plan.corpus_languages("flores")), len(plan.tatoeba_languages)
+    assert re.search(rf"^  embedding\s+flores\+ devtest {n_flores}\+en × 11 .* GPU-h$", out, re.MULTILINE)
+    assert re.search(rf"^  embedding\s+tatoeba {n_tat} langs × 11 .* GPU-h$", out, re.MULTILINE)
+    assert re.search(rf"^  storage\s+flores\+ devtest {n_flores}\+en\s+[\d,]+ vectors\s+\d+\.\d GiB", out, re.MULTILINE)
+    assert re.search(rf"^  storage\s+tatoeba {n_tat} langs .* GiB", out, re.MULTILINE)
     assert "float16 (2 B) × 1024 dims × 25 stored layers" in out
+    vectors = re.search(r"storage\s+flores\+ devtest \d+\+en\s+([\d,]+) vectors", out).group(1)
+    assert int(vectors.replace(",", "")) == 2 * n_flores * cost.FLORES_DEVTEST  # each language's file holds its English

@@ -14,13 +14,13 @@ Real tokens per example are assumptions (UNVERIFIED, typical of the public datas
 ``--tokens-per-example type=N``); examples whose size the config does not pin fall back to ``DEFAULT_ROWS``
 (performance reference §5, UNVERIFIED where marked there).
 
-Alignment corpora (issue 18): the language table (``language_table``) gives the FLORES+ languages (XLM-R languages
-with a ``flores_code``, 1,012 devtest sentences each, English embedded once per condition) and every XLM-R language
-in LASER's Tatoeba with its ``tatoeba_pairs``; both are printed as separate lines of the ``embedding+`` stage (what
-they add to today's study). Sentence tokens = characters per sentence / ``CHARS_PER_TOKEN`` + <s> and </s>:
-Tatoeba's characters are measured on LASER's files, FLORES+'s and the characters per XLM-R token are assumptions
-(``SENTENCE_CHARS``; ``--chars-per-token``). Storage of the per-layer embeddings (uncompressed .npz, as
-xstilts.embed writes them) = sentences × conditions × stored layers × hidden size × bytes of ``retrieval.store_dtype``.
+Alignment corpora (issue 18): the plan's corpora — Tatoeba for ``retrieval.tatoeba.languages`` at the language
+table's ``tatoeba_pairs`` (both sides embedded), FLORES+ devtest for every study language with a FLORES+ code (1,012
+sentences each, English embedded once per condition) — are separate lines of the ``embedding`` stage. Sentence
+tokens = characters per sentence / ``CHARS_PER_TOKEN`` + <s> and </s>: Tatoeba's characters are measured on LASER's
+files, FLORES+'s and the characters per XLM-R token are assumptions (``SENTENCE_CHARS``; ``--chars-per-token``).
+Storage of the per-layer embeddings (uncompressed .npz, as xstilts.embed writes them) = sentences × conditions ×
+stored layers × hidden size × bytes of ``retrieval.store_dtype``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import yaml
 
 from xstilts import flops
 from xstilts.config import with_task_defaults
-from xstilts.languages import read_language_table, with_flores
+from xstilts.languages import read_language_table
 from xstilts.plan import StudyPlan, load_plan
 
 # real tokens per training example (per choice × choices for multiple choice), dynamic padding
@@ -76,23 +76,31 @@ def embedding_bytes(sentences: int, conditions: int, layers: int, hidden: int, d
 
 @dataclass(frozen=True)
 class Corpora:
-    """What the language table says the alignment corpora hold (issue 18)."""
+    """What the language table says about the translation-pair corpora: each Tatoeba language's pair count."""
 
-    flores: tuple[str, ...]  # XLM-R languages (not the pivot) with a FLORES+ code
     tatoeba_pairs: dict[str, int]  # every XLM-R language (not the pivot) in LASER's Tatoeba -> its pairs
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, pivot: str) -> Corpora:
-        t = table[(table["in_xlmr"] == "yes") & (table["iso639_1"] != pivot) & (table["laser_code"] != "")
-                  & table["tatoeba_pairs"].notna()]
-        return cls(tuple(with_flores(table, pivot)), {l: int(n) for l, n in zip(t["iso639_1"], t["tatoeba_pairs"])})
+        t = table[(table["iso639_1"] != pivot) & table["tatoeba_pairs"].notna()]
+        return cls({l: int(n) for l, n in zip(t["iso639_1"], t["tatoeba_pairs"])})
 
     def pairs(self, langs) -> int:
         """Tatoeba pairs of ``langs`` (the table's count; ``TATOEBA_PAIRS`` for a language it lacks)."""
         return sum(self.tatoeba_pairs.get(l, TATOEBA_PAIRS) for l in langs)
 
-    def added_tatoeba(self, configured) -> list[str]:
-        return [l for l in self.tatoeba_pairs if l not in set(configured)]
+
+def corpus_sentences(plan: StudyPlan, corpora: Corpora | None) -> dict[str, tuple[str, int, int]]:
+    """Per translation-pair corpus of the plan: (its label, sentences embedded per condition, sentence vectors
+    stored per condition). FLORES+'s English is the same 1,012 sentences for every language: the embedding job
+    embeds it once, but each language's file holds its own copy (the retrieval job reads one file)."""
+    tat = plan.tatoeba_languages
+    n_tat = 2 * (corpora.pairs(tat) if corpora else len(tat) * TATOEBA_PAIRS)
+    out = {"tatoeba": (f"tatoeba {len(tat)} langs", n_tat, n_tat)}
+    flores = plan.corpus_languages("flores")
+    if flores:
+        out["flores"] = (f"flores+ devtest {len(flores)}+en", (len(flores) + 1) * FLORES_DEVTEST, 2 * len(flores) * FLORES_DEVTEST)
+    return out
 
 
 @dataclass
@@ -139,8 +147,8 @@ def model_shape(config: dict) -> tuple[int, int, int]:
 def estimate(plan: StudyPlan, tpe: dict | None = None, corpora: Corpora | None = None,
              chars_per_token: float = CHARS_PER_TOKEN) -> list[Line]:
     """Every stage's work for the study ``plan`` (conditions, languages and hyperparameters as the workflow resolves
-    them); with ``corpora`` (the language table's), Tatoeba at the table's pair counts and the ``embedding+`` lines of
-    issue 18."""
+    them); with ``corpora`` (the language table's), Tatoeba at the table's pair counts.
+    """
     tpe = {**TOKENS_PER_EXAMPLE, **(tpe or {})}
     config = plan.config
     n, layers, d = model_shape(config)
@@ -183,38 +191,26 @@ def estimate(plan: StudyPlan, tpe: dict | None = None, corpora: Corpora | None =
                 per_ex, lengths, 1, False)
         test = TEST_ROWS.get(name, 1000) * len(plan.target_languages(name))
         add("evaluation", f"{name} × {conditions}", test * conditions, per_ex, lengths, 1, False)
-    tat_tok = tokens_per_sentence("tatoeba", chars_per_token) if corpora else TATOEBA_TOKENS
-    tat = 2 * (corpora.pairs(plan.tatoeba_languages) if corpora else len(plan.tatoeba_languages) * TATOEBA_PAIRS)
-    add("embedding", f"tatoeba {len(plan.tatoeba_languages)} langs × {conditions}", tat * conditions, tat_tok, [round(tat_tok)],
-        1, False)
+    for corpus, (label, sentences, _) in corpus_sentences(plan, corpora).items():
+        tok = tokens_per_sentence(corpus, chars_per_token) if corpora or corpus != "tatoeba" else TATOEBA_TOKENS
+        add("embedding", f"{label} × {conditions}", sentences * conditions, tok, [round(tok)], 1, False)
     bucc = BUCC_SENTENCES * len(plan.bucc_languages) / 4
     add("embedding", f"bucc × {conditions}", bucc * conditions, BUCC_TOKENS, [BUCC_TOKENS], 1, False)
-    if corpora:
-        fl_tok = tokens_per_sentence("flores", chars_per_token)
-        fl = (len(corpora.flores) + 1) * FLORES_DEVTEST  # + English, the same 1,012 sentences for every language
-        add("embedding+", f"flores+ devtest {len(corpora.flores)}+en × {conditions}", fl * conditions, fl_tok, [round(fl_tok)],
-            1, False)
-        added = corpora.added_tatoeba(plan.tatoeba_languages)
-        add("embedding+", f"tatoeba +{len(added)} → {len(corpora.tatoeba_pairs)} langs × {conditions}",
-            2 * corpora.pairs(added) * conditions, tat_tok, [round(tat_tok)], 1, False)
     return out
 
 
 def storage(plan: StudyPlan, corpora: Corpora) -> str:
-    """Disk for the per-layer sentence embeddings of Tatoeba (as configured and at every LASER language of XLM-R) and
-    FLORES+, at ``retrieval.store_dtype`` and the stored ``analysis_layers``."""
+    """Disk for the per-layer sentence embeddings of the plan's corpora (Tatoeba, FLORES+) at
+    ``retrieval.store_dtype`` and the stored ``analysis_layers``."""
     _, _, d = model_shape(plan.config)
     dtype = plan.config["retrieval"]["store_dtype"]
     c, layers = len(plan.conditions), len(plan.layers.stored)
-    sets = [(f"tatoeba {len(plan.tatoeba_languages)} langs (xx + en)", 2 * corpora.pairs(plan.tatoeba_languages)),
-            (f"tatoeba {len(corpora.tatoeba_pairs)} langs (xx + en)", 2 * corpora.pairs(corpora.tatoeba_pairs)),
-            (f"flores+ devtest {len(corpora.flores)}+en", (len(corpora.flores) + 1) * FLORES_DEVTEST)]
     rows = [f"# storage: per-layer embeddings, {dtype} ({DTYPE_BYTES[dtype]} B) × {d} dims × {layers} stored layers "
             f"(retrieval.analysis_layers) × {c} conditions, uncompressed .npz"]
-    for name, sentences in sets:
+    for label, _, sentences in corpus_sentences(plan, corpora).values():
         full = embedding_bytes(sentences, c, layers, d, dtype) / 2**30
         main = embedding_bytes(sentences, c, 1, d, dtype) / 2**30
-        rows.append(f"  storage      {name:34s} {sentences:>10,} sent.  {full:8.1f} GiB  (main layer only {main:.1f} GiB)")
+        rows.append(f"  storage      {label:34s} {sentences:>10,} vectors  {full:8.1f} GiB  (main layer only {main:.1f} GiB)")
     return "\n".join(rows)
 
 
@@ -256,12 +252,12 @@ def main(argv=None) -> float:
     text, total = report(estimate(plan, tpe, corpora, a.chars_per_token), a.tokens_per_s, a.mfu, a.peak_tflops * 1e12)
     print(text)
     if corpora:
-        print(f"\n# embedding+ = added by issue 18 (language table {table}): tokens per sentence = characters / "
+        print(f"\n# translation-pair corpora (language table {table}): tokens per sentence = characters / "
               f"{a.chars_per_token:g} + {SPECIAL_TOKENS} (Tatoeba {tokens_per_sentence('tatoeba', a.chars_per_token):.1f}, "
               f"FLORES+ {tokens_per_sentence('flores', a.chars_per_token):.1f}; see xstilts.cost)")
         print(storage(plan, corpora))
     else:
-        print(f"\n# no language table at {table}: Tatoeba at {TATOEBA_PAIRS} pairs per language, no FLORES+/storage lines")
+        print(f"\n# no language table at {table}: Tatoeba at {TATOEBA_PAIRS} pairs per language, no storage lines")
     return total if math.isfinite(total) else float("nan")
 
 
