@@ -303,22 +303,48 @@ def run_analysis(cells: pd.DataFrame, predictors: list[str], primary: str, contr
     return {"per_condition": per_condition, "pooled": pooled, "low_resource": low_df, "diagnostics": pd.DataFrame(diag)}
 
 
+def outcome_rows(align: pd.DataFrame, outcome: str, key: str = "regression.outcome") -> pd.DataFrame:
+    """The alignment rows of ``outcome``, an opaque name: a ``measure`` value, or ``corpus.measure`` where the tables
+    carry a ``corpus`` column.  A name that matches nothing, or a bare measure held for several corpora, is an error
+    naming the config ``key`` and the names present."""
+    has_corpus = "corpus" in align
+    qualified = align["corpus"].astype(str) + "." + align["measure"].astype(str) if has_corpus else None
+    present = sorted(set(align["measure"].astype(str)) | (set(qualified) if has_corpus else set()))
+    a = align[align["measure"] == outcome]
+    if has_corpus and len(a) and a["corpus"].nunique() > 1:
+        raise ValueError(f"config key {key!r}: outcome {outcome!r} is measured on several corpora "
+                         f"({sorted(a['corpus'].unique())}); name one as corpus.measure (present: {present})")
+    if a.empty and has_corpus:
+        a = align[qualified == outcome]
+    if a.empty:
+        raise ValueError(f"config key {key!r}: no alignment values for outcome {outcome!r} (outcomes present: {present})")
+    return a
+
+
 def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, outcome: str, layer: int, pivot: str,
-                low_resource_gib: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+                low_resource_gib: float, *, key: str = "regression.outcome",
+                fell_out: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Δ = outcome(condition) − outcome(base) per language × condition at the main layer (and per layer).
 
     Adds language-level columns: morphology measures, log CC-100 GiB, script shared with the pivot, family, base
-    alignment and the low-resource flag.
+    alignment and the low-resource flag.  A language with a non-finite value of the outcome (any condition, any
+    layer) is left out of both tables; ``fell_out`` (when given) receives its reason, naming the first such value.
+    An outcome without values is an error naming ``key``.
     """
-    a = align[align["measure"] == outcome]
-    if a.empty:
-        raise ValueError(f"config key 'regression.outcome': no alignment values for {outcome!r} "
-                         f"(measures present: {sorted(align['measure'].unique())})")
-    bad = a[~np.isfinite(a["value"].astype(float))]
-    if len(bad):
-        r = bad.iloc[0]
-        raise ValueError(f"non-finite {outcome} for language {r['language']}, condition {r['condition']}, layer {r['layer']} "
-                         f"({len(bad)} values): refusing to regress on it")
+    a = outcome_rows(align, outcome, key)
+    finite = np.isfinite(a["value"].astype(float).to_numpy())
+    if not finite.all():
+        bad = a[~finite]
+        for lang, rows in bad.groupby("language", sort=True):
+            r = rows.iloc[0]
+            reason = (f"non-finite {outcome} (condition {r['condition']}, layer {r['layer']}; {len(rows)} value"
+                      f"{'s' if len(rows) != 1 else ''})")
+            warnings.warn(f"language {lang}: {reason}: left out of the regression on {outcome}", stacklevel=2)
+            if fell_out is not None:
+                fell_out[str(lang)] = reason
+        a = a[~a["language"].isin(set(bad["language"]))]
+        if a.empty:
+            raise ValueError(f"config key {key!r}: every value of outcome {outcome!r} is non-finite")
     layer_position(layer, sorted(int(v) for v in a["layer"].unique()), "the alignment tables")
     main = layer
     wide = a.pivot_table(index=["language", "layer"], columns="condition", values="value")
@@ -354,21 +380,37 @@ def per_layer(layer_delta: pd.DataFrame, cells: pd.DataFrame, primary: str, cont
     return pd.DataFrame(rows)
 
 
-TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics")
+TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics", "interaction", "sample")
+
+
+def outcomes_of(settings: dict) -> list[str]:
+    """``regression.outcomes`` with the primary ``regression.outcome`` first (an empty list: the primary alone)."""
+    return list(dict.fromkeys([settings["outcome"], *settings.get("outcomes", [])]))
 
 
 def regression_job(*, alignment: list[str], morphology: str, languages: str, settings: dict, layer: int, pivot: str,
-                   seed: int, out: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """Assemble the Δ cells at hidden_states ``layer`` and run the ladder. ``settings`` is the regression section
-    (outcome, primary, secondary, controls, low_resource_gib, n_boot, n_perm, mixed_all_predictors). ``out`` holds
-    one path per :data:`TABLES` entry and one per condition (its ladder). Every table names its outcome."""
+                   seed: int, out: dict[str, str], study_languages: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Assemble the Δ cells at hidden_states ``layer`` and run the ladder on the primary outcome, then the
+    morphology × size model (:mod:`xstilts.interaction`) on every outcome.  ``settings`` is the regression section
+    (outcome, outcomes, primary, secondary, controls, low_resource_gib, interaction_at_gib, n_boot, n_perm,
+    mixed_all_predictors).  ``study_languages``: the languages the accounting of who fell out starts from.  ``out``
+    holds one path per :data:`TABLES` entry and one per condition (its ladder).  Every table names its outcome."""
+    from xstilts import interaction as I
     from xstilts.io import atomic_write_text
 
     outcome = settings["outcome"]
+    outcomes = outcomes_of(settings)
     align = pd.concat([pd.read_parquet(p) for p in alignment], ignore_index=True)
+    for o in outcomes:  # every name is checked before anything is computed
+        outcome_rows(align, o, "regression.outcome" if o == outcome else "regression.outcomes")
     morph = pd.read_csv(morphology).set_index("language")
     meta = pd.read_csv(languages, keep_default_na=False, na_values=[""]).set_index("iso639_1")
-    cells, layer_delta = build_cells(align, morph, meta, outcome, layer, pivot, settings["low_resource_gib"])
+    per_outcome, samples, fell = {}, [], {}
+    for o in outcomes:
+        fell[o] = {}
+        per_outcome[o] = build_cells(align, morph, meta, o, layer, pivot, settings["low_resource_gib"],
+                                     key="regression.outcome" if o == outcome else "regression.outcomes", fell_out=fell[o])
+    cells, layer_delta = per_outcome[outcome]
     predictors = [settings["primary"], *[p for p in settings["secondary"] if p in cells and cells[p].notna().any()]]
     res = run_analysis(cells, predictors, settings["primary"], settings["controls"], settings, seed,
                        set(cells.loc[cells["low_resource"], "language"]))
@@ -376,6 +418,14 @@ def regression_job(*, alignment: list[str], morphology: str, languages: str, set
     res["cells"], res["layers"] = cells, layer_delta
     for table in res.values():  # every table names the outcome whose change Δ it holds
         table.insert(0, "outcome", outcome)
+    universe = [l for l in (study_languages or []) if l != pivot]
+    for o in outcomes:
+        samples.append(I.sample_table(o, universe, per_outcome[o][0], settings["primary"], settings["controls"], fell[o]))
+    res["sample"] = pd.concat(samples, ignore_index=True)
+    analysed = {o: res["sample"].loc[(res["sample"]["outcome"] == o) & res["sample"]["analysed"], "language"].tolist()
+                for o in outcomes}
+    res["interaction"] = I.interaction_table({o: per_outcome[o][0] for o in outcomes}, settings["primary"], settings["controls"],
+                                             settings["interaction_at_gib"], settings["low_resource_gib"], analysed)
     per_cond = res["per_condition"]
     for cond, path in out.items():
         if cond not in TABLES and cond in set(per_cond["condition"]):
