@@ -143,6 +143,12 @@ def semantic_problems(config: dict) -> list[str]:
                     if lang not in MLQA_ARTICLES:
                         problems.append(f"config key '{group}.{t}.languages': qa_metric mlqa has no normalisation for '{lang}' "
                                         f"(MLQA languages: {sorted(MLQA_ARTICLES)})")
+    reg = config["regression"]
+    if reg["outcomes"] and reg["outcomes"][0] != reg["outcome"]:
+        problems.append(f"config key 'regression.outcomes': the primary outcome (regression.outcome = '{reg['outcome']}') must come first, "
+                        f"not '{reg['outcomes'][0]}'")
+    if len(set(reg["outcomes"])) != len(reg["outcomes"]):
+        problems.append("config key 'regression.outcomes': an outcome is listed twice")
     missing_in_tatoeba = sorted(set(config["languages"]) - set(config["retrieval"]["tatoeba"]["languages"]))
     if missing_in_tatoeba:
         problems.append(f"config key 'languages': {missing_in_tatoeba} have no Tatoeba data (retrieval.tatoeba.languages), so no alignment outcome")

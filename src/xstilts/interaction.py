@@ -84,7 +84,7 @@ def sample_table(outcome: str, universe: list[str], cells: pd.DataFrame, primary
         else:
             r = lang.loc[l]
 
-            def missing(c: str) -> bool:
+            def missing(c: str, r=r) -> bool:
                 v = pd.to_numeric(r.get(c, np.nan), errors="coerce")
                 return v is None or not np.isfinite(float(v))
 
