@@ -353,7 +353,7 @@ def interaction_view(table: pd.DataFrame) -> pd.DataFrame:
                                                             if not pd.isna(r.get("ci_low", np.nan)) else "–"),
             "unit": (f"{labels.unit(outcome)} per SD" if labels.unit(outcome) else "per SD"),
             "p": labels.p_value(r.get("p", np.nan)), "p (Holm)": labels.p_value(r.get("p_holm", np.nan)),
-            "n": _fmt(r.get("n", np.nan), ".0f"), "detectable |r|": _fmt(r.get("min_detectable_r", np.nan), ".2f"),
+            "n": _fmt(r.get("n", np.nan), ".0f"), "min. detectable r": _fmt(r.get("min_detectable_r", np.nan), ".2f"),
             "status": _fmt(r.get("status", "")),
         })
     out = pd.DataFrame(rows)
@@ -376,7 +376,7 @@ def interaction_note(table: pd.DataFrame) -> str:
             "and the additive model on the low-resource subset are sensitivity checks. The interaction is the change of "
             f"the morphology slope per e-fold (×2.7) of pretraining text. p (Holm): Holm across the {len(outcomes)} "
             f"outcome{'s' if len(outcomes) != 1 else ''} ({', '.join(outcomes)}) within each model and term "
-            "(`holm_family` in `regression/interaction.csv`). Detectable |r|: the smallest correlation detectable with "
+            "(`holm_family` in `regression/interaction.csv`). Min. detectable r: the smallest correlation (absolute value) detectable with "
             "that n at 80% power (two-sided α = 0.05, Fisher z). Who fell out and why: `regression/sample.csv`.")
 
 
