@@ -10,6 +10,7 @@ import pytest
 from simulate import simulate_study
 from xstilts import interaction as I
 from xstilts import regression as G
+from xstilts.inference import adjust, min_detectable_r
 
 CTRL = ["log_gib", "shares_script", "fertility", "base_alignment"]
 PLANTED = 0.004  # Δ per unit of morphology per unit of ln GiB
@@ -67,7 +68,11 @@ def test_the_interaction_test_rejects_at_about_the_nominal_rate_under_the_null()
 
 @pytest.mark.parametrize(("n", "r"), [(36, 0.45), (89, 0.29), (21, 0.58)])
 def test_power_line_values(n, r):
-    assert G.min_detectable_r(n) == pytest.approx(r, abs=0.01)
+    assert min_detectable_r(n) == pytest.approx(r, abs=0.01)
+
+
+def test_holm_skips_a_missing_p_and_adjusts_the_others():
+    assert adjust([0.01, float("nan"), 0.04], "holm") == pytest.approx([0.02, float("nan"), 0.04], nan_ok=True)
 
 
 def _align(langs, measures=("retrieval_en2xx", "cka"), corpus=None):

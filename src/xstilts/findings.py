@@ -223,7 +223,7 @@ def morphology_sentence(direction: pd.DataFrame | None, dial_name: str, controll
 
 def power_sentence(n: int) -> str:
     """The power line for the n actually analysed (Fisher z; 80% power, two-sided α = 0.05)."""
-    from xstilts.regression import min_detectable_r
+    from xstilts.inference import min_detectable_r
 
     r = min_detectable_r(int(n))
     if not np.isfinite(r):

@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from xstilts.regression import adjust, min_detectable_r
+from xstilts.inference import adjust, min_detectable_r
 
 TERMS = ("morphology", "morphology_x_log_gib", "morphology_at_low")
 MODELS = ("interaction_hc3", "interaction_cluster", "subset_hc3")

@@ -21,13 +21,13 @@ Ladder (each returns tidy rows with estimate, CI, p):
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xstilts.inference import adjust, min_detectable_r
 from xstilts.plan import layer_position
 
 # --------------------------------------------------------------------------------------------------------------
@@ -42,14 +42,6 @@ def design(df: pd.DataFrame, x: str, controls: list[str]) -> np.ndarray:
 
 def _usable(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df.dropna(subset=cols)
-
-
-def min_detectable_r(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest |r| detectable at two-sided alpha with the given power (Fisher z approximation)."""
-    if n <= 3:
-        return float("nan")
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return float(math.tanh(z / math.sqrt(n - 3)))
 
 
 def vifs(df: pd.DataFrame, cols: list[str]) -> dict[str, float]:
@@ -221,17 +213,6 @@ def mixed_model(cells: pd.DataFrame, x: str, y: str, controls: list[str]) -> dic
                 "variance_components": vcs}
     except Exception as e:  # noqa: BLE001 - a failed fit is reported, never fatal
         return {"model": "mixed", "estimate": np.nan, "p": np.nan, "n": int(d["language"].nunique()), "status": f"failed: {e}"}
-
-
-def adjust(pvals: list[float], method: str) -> list[float]:
-    from statsmodels.stats.multitest import multipletests
-
-    p = np.asarray(pvals, float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method=method)[1]
-    return out.tolist()
 
 
 # --------------------------------------------------------------------------------------------------------------
