@@ -183,3 +183,52 @@ def test_too_few_languages_is_a_status_not_a_crash():
     c = simulate_study(5, 0.0, n_lang=5)
     t = I.interaction_table({"a": c}, "composite", CTRL, 1.0, 10.0, {"a": sorted(c["language"].unique())})
     assert t["status"].iloc[0] == "too few languages (5) for 7 parameters"
+
+
+def _job_inputs(tmp_path, n_lang=12):
+    rng = np.random.default_rng(0)
+    langs = [f"l{i:02d}" for i in range(n_lang)]
+    paths = []
+    for cond in ("base", "nli", "mc"):
+        for lang in langs:
+            rows = [{"language": lang, "condition": cond, "layer": layer, "measure": m,
+                     "value": float(rng.uniform(0.2, 0.8))} for layer in (0, 1) for m in ("retrieval_en2xx", "cka")]
+            p = tmp_path / f"align/{cond}/{lang}.parquet"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_parquet(p)
+            paths.append(str(p))
+    morph = tmp_path / "morph.csv"
+    pd.DataFrame({"language": langs, "composite": [np.nan, *rng.standard_normal(n_lang - 1)],
+                  "fertility": rng.uniform(1, 2, n_lang)}).to_csv(morph, index=False)
+    meta = tmp_path / "languages.csv"
+    pd.DataFrame({"iso639_1": [*langs, "en"], "cc100_gib": [*np.exp(rng.uniform(-2, 5, n_lang)), 300.0],
+                  "script": "Latn", "family": "F"}).to_csv(meta, index=False)
+    settings = {"outcome": "retrieval_en2xx", "outcomes": ["retrieval_en2xx", "cka"], "primary": "composite", "secondary": [],
+                "controls": ["log_gib", "fertility", "base_alignment"], "low_resource_gib": 10.0, "interaction_at_gib": 1.0,
+                "n_boot": 20, "n_perm": 20, "mixed_all_predictors": False}
+    out = {k: str(tmp_path / f"out/{k}.csv") for k in G.TABLES}
+    return {"alignment": paths, "morphology": str(morph), "languages": str(meta), "settings": settings, "layer": 1,
+            "pivot": "en", "seed": 0, "out": out, "study_languages": [*langs, "xx"]}
+
+
+def test_the_job_writes_the_interaction_table_for_every_outcome(tmp_path):
+    kw = _job_inputs(tmp_path)
+    G.regression_job(**kw)
+    t = pd.read_csv(kw["out"]["interaction"])
+    assert list(dict.fromkeys(t["outcome"])) == ["retrieval_en2xx", "cka"]
+
+
+def test_the_job_accounts_for_every_study_language(tmp_path):
+    kw = _job_inputs(tmp_path)
+    G.regression_job(**kw)
+    s = pd.read_csv(kw["out"]["sample"], keep_default_na=False)
+    s = s[s["outcome"] == "cka"].set_index("language")["reason"].to_dict()
+    assert {k: v for k, v in s.items() if v} == {"l00": "no morphology value (composite)",
+                                                  "xx": "no cka values in the alignment tables"}
+
+
+def test_the_job_names_the_config_key_of_a_missing_outcome(tmp_path):
+    kw = _job_inputs(tmp_path)
+    kw["settings"]["outcomes"] = ["retrieval_en2xx", "flores.retrieval_en2xx"]
+    with pytest.raises(ValueError, match=r"config key 'regression.outcomes': no alignment values for outcome 'flores.retrieval_en2xx'"):
+        G.regression_job(**kw)

@@ -67,10 +67,11 @@ def language_means(cells: pd.DataFrame, primary: str, controls: list[str]) -> pd
 
 
 def sample_table(outcome: str, universe: list[str], cells: pd.DataFrame, primary: str, controls: list[str],
-                 fell_out: dict[str, str] | None = None) -> pd.DataFrame:
+                 fell_out: dict[str, str] | None = None, with_values: set[str] | None = None) -> pd.DataFrame:
     """Per language of ``universe`` (the study languages and any other language with values of the outcome):
     analysed or not, and every reason it fell out -- its outcome values (none, non-finite, no Δ at the main
-    layer), no morphology value, no resource size, a missing control."""
+    layer), no morphology value, no resource size, a missing control.  ``with_values``: the languages the alignment
+    tables hold values of the outcome for (when given, a language without any is told apart from one without Δ)."""
     fell_out = fell_out or {}
     lang = language_means(cells, primary, controls) if len(cells) else pd.DataFrame(columns=["language"])
     lang = lang.set_index("language")
@@ -79,8 +80,10 @@ def sample_table(outcome: str, universe: list[str], cells: pd.DataFrame, primary
         reasons = []
         if l in fell_out:
             reasons.append(fell_out[l])
+        elif l not in lang.index and with_values is not None and l not in with_values:
+            reasons.append(f"no {outcome} values in the alignment tables")
         elif l not in lang.index:
-            reasons.append(f"no Δ {outcome} at the main layer (no values, or no base-model value)")
+            reasons.append(f"no Δ {outcome} at the main layer (no base-model value, or no condition value)")
         else:
             r = lang.loc[l]
 

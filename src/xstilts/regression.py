@@ -401,7 +401,8 @@ def regression_job(*, alignment: list[str], morphology: str, languages: str, set
         table.insert(0, "outcome", outcome)
     universe = [l for l in (study_languages or []) if l != pivot]
     for o in outcomes:
-        samples.append(I.sample_table(o, universe, per_outcome[o][0], settings["primary"], settings["controls"], fell[o]))
+        samples.append(I.sample_table(o, universe, per_outcome[o][0], settings["primary"], settings["controls"], fell[o],
+                                      with_values=set(outcome_rows(align, o)["language"].astype(str))))
     res["sample"] = pd.concat(samples, ignore_index=True)
     analysed = {o: res["sample"].loc[(res["sample"]["outcome"] == o) & res["sample"]["analysed"], "language"].tolist()
                 for o in outcomes}
