@@ -232,3 +232,11 @@ def test_the_job_names_the_config_key_of_a_missing_outcome(tmp_path):
     kw["settings"]["outcomes"] = ["retrieval_en2xx", "flores.retrieval_en2xx"]
     with pytest.raises(ValueError, match=r"config key 'regression.outcomes': no alignment values for outcome 'flores.retrieval_en2xx'"):
         G.regression_job(**kw)
+
+
+def test_the_clustered_model_is_not_shown_with_few_languages(tmp_path):
+    kw = _job_inputs(tmp_path)
+    G.regression_job(**kw)
+    t = pd.read_csv(kw["out"]["interaction"])
+    status = t.loc[t["model"] == "interaction_cluster", "status"].iloc[0]
+    assert status == "not fitted: 11 language clusters, fewer than 30 (clustered errors unreliable)"

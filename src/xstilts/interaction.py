@@ -25,7 +25,8 @@ Errors (``model`` column):
   heteroskedasticity is expected (a language's Δ noise depends on its test-set size and base accuracy).
 * ``interaction_cluster`` (sensitivity, with more than one condition): OLS on the language × condition cells with
   condition fixed effects, errors clustered by language (t with G − 1 df).  Cluster-robust errors are
-  anti-conservative with few clusters, which is why the language-mean HC3 model is the primary one.
+  anti-conservative with few clusters, which is why the language-mean HC3 model is the primary one and this one is
+  fitted only with at least :data:`MIN_CLUSTERS` languages (with the demo's 8, its CIs would look far too sure).
 * ``subset_hc3``: the additive model on the languages under ``low_resource_gib`` (beside, not instead of, the
   interaction), morphology in the same SD units.
 
@@ -47,6 +48,7 @@ from xstilts.inference import adjust, min_detectable_r
 TERMS = ("morphology", "morphology_x_log_gib", "morphology_at_low")
 MODELS = ("interaction_hc3", "interaction_cluster", "subset_hc3")
 SIZE = "log_gib"
+MIN_CLUSTERS = 30  # a common rule of thumb: with fewer clusters, clustered errors are too optimistic (Cameron & Miller 2015)
 
 
 def _finite(d: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -159,8 +161,8 @@ def interaction_cluster_fit(cells: pd.DataFrame, lang_fit: dict, primary: str, c
     info = {"n": g, "n_cells": len(d), "rows": []}
     if len(conds) < 2:
         return {**info, "status": "one condition: nothing to pool"}
-    if g <= 4 + len(ctrl):
-        return {**info, "status": f"too few languages ({g}) for the clustered model"}
+    if g < MIN_CLUSTERS:
+        return {**info, "status": f"not fitted: {g} language clusters, fewer than {MIN_CLUSTERS} (clustered errors unreliable)"}
     m = (d[primary].to_numpy(float) - lang_fit["morph_mean"]) / lang_fit["morph_sd"]
     s = d[SIZE].to_numpy(float) - lang_fit["centre"]
     fe = pd.get_dummies(pd.Categorical(d["condition"], categories=conds), drop_first=True, dtype=float).to_numpy()
