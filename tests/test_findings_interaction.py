@@ -54,7 +54,7 @@ def test_the_power_line_gives_the_detectable_r_for_the_n_analysed(n, r):
 
 def test_the_languages_that_fell_out_are_counted_and_named_by_reason():
     text = F.interaction_sentence(_table(), _sample())
-    assert ("3 of 39 languages fell out of the analysis of Tatoeba retrieval accuracy en→xx: no morphology value (composite): ja, zh; "
+    assert ("3 of 39 study languages fell out of the analysis of Tatoeba retrieval accuracy en→xx: no morphology value (composite): ja, zh; "
             "no resource size (CC-100 GiB): br.") in text
 
 
@@ -82,3 +82,13 @@ def test_an_unestimable_model_says_why():
 def test_the_report_table_shows_points_per_sd_and_the_size_of_each_slope():
     v = R.interaction_view(_table()).set_index("term")
     assert v.loc["morphology slope at 1 GiB", "95% CI"] == "-3.0 to -0.1"
+
+
+def test_languages_outside_the_study_are_not_counted_as_fallen_out():
+    from xstilts.interaction import NOT_STUDIED
+
+    sample = pd.concat([_sample(), pd.DataFrame([{"outcome": "retrieval_en2xx", "language": "qq", "analysed": False,
+                                                  "reason": NOT_STUDIED}])], ignore_index=True)
+    text = F.interaction_sentence(_table(), sample)
+    assert ("3 of 39 study languages fell out of the analysis of Tatoeba retrieval accuracy en→xx (besides 1 language with "
+            "values of the outcome that is not a study language):") in text

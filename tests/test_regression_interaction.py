@@ -240,3 +240,8 @@ def test_the_clustered_model_is_not_shown_with_few_languages(tmp_path):
     t = pd.read_csv(kw["out"]["interaction"])
     status = t.loc[t["model"] == "interaction_cluster", "status"].iloc[0]
     assert status == "not fitted: 11 language clusters, fewer than 30 (clustered errors unreliable)"
+
+
+def test_a_language_with_values_outside_the_study_is_named_as_such():
+    s = _sample(_align(LANGS[:7] + ["l7"]), ["l0", "l1", "l2", "l4"])
+    assert s.loc["l5", "reason"] == I.NOT_STUDIED

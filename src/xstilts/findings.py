@@ -236,12 +236,18 @@ def fell_out_sentence(sample: pd.DataFrame | None, outcome: str) -> str:
     """How many languages fell out of the analysis of ``outcome`` and why, every language named under its reason."""
     if sample is None or not len(sample):
         return ""
+    from xstilts.interaction import NOT_STUDIED
+
     s = sample[sample["outcome"] == outcome]
+    other = int((s["reason"] == NOT_STUDIED).sum())
+    s = s[s["reason"] != NOT_STUDIED]
+    besides = (f" (besides {other} language{'s' if other != 1 else ''} with values of the outcome that "
+               f"{'are' if other != 1 else 'is'} not a study language)") if other else ""
     out = s[~s["analysed"].astype(bool)]
     if not len(out):
-        return f"No language fell out: all {len(s)} were analysed."
+        return f"No language fell out: all {len(s)} study languages were analysed{besides}."
     groups = out.groupby("reason", sort=True)["language"].apply(lambda x: ", ".join(sorted(map(str, x))))
-    return (f"{len(out)} of {len(s)} languages fell out of the analysis of {labels.measure(outcome)}: "
+    return (f"{len(out)} of {len(s)} study languages fell out of the analysis of {labels.measure(outcome)}{besides}: "
             + "; ".join(f"{reason}: {langs}" for reason, langs in groups.items()) + ".")
 
 

@@ -48,6 +48,7 @@ from xstilts.inference import adjust, min_detectable_r
 TERMS = ("morphology", "morphology_x_log_gib", "morphology_at_low")
 MODELS = ("interaction_hc3", "interaction_cluster", "subset_hc3")
 SIZE = "log_gib"
+NOT_STUDIED = "not a study language (config key 'languages')"
 MIN_CLUSTERS = 30  # a common rule of thumb: with fewer clusters, clustered errors are too optimistic (Cameron & Miller 2015)
 
 
@@ -78,9 +79,12 @@ def sample_table(outcome: str, universe: list[str], cells: pd.DataFrame, primary
     lang = language_means(cells, primary, controls) if len(cells) else pd.DataFrame(columns=["language"])
     lang = lang.set_index("language")
     rows = []
+    study = set(universe)
     for l in dict.fromkeys([*universe, *lang.index]):
         reasons = []
-        if l in fell_out:
+        if study and l not in study:
+            reasons.append(NOT_STUDIED)
+        elif l in fell_out:
             reasons.append(fell_out[l])
         elif l not in lang.index and with_values is not None and l not in with_values:
             reasons.append(f"no {outcome} values in the alignment tables")
