@@ -79,6 +79,11 @@ def test_an_unestimable_model_says_why():
     assert "gave no estimate: too few languages (5) for 7 parameters" in F.interaction_sentence(t, None)
 
 
+def test_an_unestimable_model_does_not_claim_that_it_ran():
+    t = pd.DataFrame([_row(est=np.nan, lo=np.nan, hi=np.nan, p=np.nan, p_holm=np.nan, n=4, df=0, status="too few languages (4) for 4 parameters")])
+    assert "runs end to end" not in F.interaction_sentence(t, None)
+
+
 def test_the_report_table_shows_points_per_sd_and_the_size_of_each_slope():
     v = R.interaction_view(_table()).set_index("term")
     assert v.loc["morphology slope at 1 GiB", "95% CI"] == "-3.0 to -0.1"

@@ -285,7 +285,8 @@ def interaction_sentence(table: pd.DataFrame | None, sample: pd.DataFrame | None
                f"{float(first['centre_gib']):.1f} GiB, controlled for {labels.controls(first['controls'])}; OLS with HC3 "
                f"errors; p Holm-adjusted across {n_out} outcome{'s' if n_out != 1 else ''})")
     parts = []
-    if "morphology_x_log_gib" not in main.index or not np.isfinite(float(main.loc["morphology_x_log_gib"].get("estimate", np.nan))):
+    estimated = "morphology_x_log_gib" in main.index and np.isfinite(float(main.loc["morphology_x_log_gib"].get("estimate", np.nan)))
+    if not estimated:
         parts.append(f"{setting} gave no estimate: {first['status']}.")
     else:
         text, covers = _ci_clause(main.loc["morphology_x_log_gib"], k, digits, f"{u} of Δ per SD per e-fold (×2.7) of CC-100 text")
@@ -315,7 +316,7 @@ def interaction_sentence(table: pd.DataFrame | None, sample: pd.DataFrame | None
         parts.append("The interaction for the other outcomes: " + "; ".join(clauses) + ".")
     parts.append(power_sentence(n))
     df = float(first["df_resid"]) if np.isfinite(float(first["df_resid"])) else float("nan")
-    if n < 20 or (np.isfinite(df) and df < 10):
+    if estimated and (n < 20 or (np.isfinite(df) and df < 10)):
         parts.append(f"With n = {n} languages and {df:.0f} residual degrees of freedom this model shows that the analysis "
                      "runs end to end; it is far too small to say anything about an interaction.")
     parts.append(fell_out_sentence(sample, outcome))
