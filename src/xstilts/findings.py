@@ -281,8 +281,9 @@ def interaction_sentence(table: pd.DataFrame | None, sample: pd.DataFrame | None
     n = int(first["n"])
     n_out = table["outcome"].nunique()
     setting = (f"Morphology × resource size, all {n} analysed languages in one model (Δ {labels.measure(outcome)} "
-               f"averaged over conditions per language ~ {pred} per SD × ln CC-100 GiB centred at "
-               f"{float(first['centre_gib']):.1f} GiB, controlled for {labels.controls(first['controls'])}; OLS with HC3 "
+               f"averaged over conditions per language ~ {pred} per SD × ln CC-100 GiB"
+               + (f" centred at {float(first['centre_gib']):.1f} GiB" if np.isfinite(float(first["centre_gib"])) else "")
+               + f", controlled for {labels.controls(first['controls'])}; OLS with HC3 "
                f"errors; p Holm-adjusted across {n_out} outcome{'s' if n_out != 1 else ''})")
     parts = []
     estimated = "morphology_x_log_gib" in main.index and np.isfinite(float(main.loc["morphology_x_log_gib"].get("estimate", np.nan)))
