@@ -169,6 +169,35 @@ def test_every_setting_in_the_schema_can_be_set_and_is_read():
     assert plan_of(cfg).regression["mixed_all_predictors"] is True
 
 
+def test_the_interaction_outcomes_take_the_outcome_names():
+    """regression.outcomes accepts exactly the names regression.outcome accepts (xstilts.outcomes.OUTCOMES)."""
+    node = yaml.safe_load(SCHEMA.read_text())["properties"]["regression"]["properties"]
+    assert set(node["outcomes"]["items"]["enum"]) == set(node["outcome"]["enum"])
+
+
+def test_the_interaction_outcomes_default_to_the_primary_outcome():
+    cfg = load("demo.yaml")
+    del cfg["regression"]["outcomes"]
+    assert plan_of(cfg).regression["outcomes"] == [cfg["regression"]["outcome"]]
+
+
+def test_the_primary_outcome_comes_first_among_the_outcomes():
+    cfg = load("demo.yaml")
+    cfg["regression"]["outcomes"] = ["flores.cka", cfg["regression"]["outcome"]]
+    assert plan_of(cfg).regression["outcomes"] == [cfg["regression"]["outcome"], "flores.cka"]
+
+
+def test_an_outcome_listed_twice_is_refused():
+    cfg = load("demo.yaml")
+    cfg["regression"]["outcomes"] = [cfg["regression"]["outcome"], "cka", "cka"]
+    with pytest.raises(ConfigError, match=r"'regression.outcomes': an outcome is listed twice"):
+        plan_of(cfg)
+
+
+def test_the_real_study_keeps_the_ten_gib_low_resource_threshold():
+    assert plan_of(load("config.yaml")).regression["low_resource_gib"] == 10.0
+
+
 # ---------------------------------------------------------------- paths once
 
 

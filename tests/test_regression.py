@@ -114,7 +114,7 @@ def test_partial_spearman_holds_its_size_where_the_unadjusted_one_does_not():
     assert part <= 0.09
 
 
-def test_build_cells_refuses_non_finite_alignment_and_a_main_layer_that_is_not_stored():
+def test_build_cells_leaves_out_non_finite_alignment_and_refuses_a_main_layer_that_is_not_stored():
     rows = []
     for lang in ("xa", "xb"):
         for cond in ("base", "nli"):
@@ -131,5 +131,12 @@ def test_build_cells_refuses_non_finite_alignment_and_a_main_layer_that_is_not_s
     with pytest.raises(ValueError, match="regression.outcome"):
         G.build_cells(align, morph, meta, "cka", 0, "en", 1.5)
     align.loc[3, "value"] = np.nan
-    with pytest.raises(ValueError, match=r"non-finite retrieval_en2xx for language xa, condition nli, layer 0"):
+    fell: dict[str, str] = {}
+    with pytest.warns(UserWarning, match="language xa: non-finite retrieval_en2xx"):
+        cells, layers = G.build_cells(align, morph, meta, "retrieval_en2xx", 0, "en", 1.5, fell_out=fell)
+    assert fell == {"xa": "non-finite retrieval_en2xx (condition nli, layer 0; 1 value)"}
+    assert set(cells["language"]) == {"xb"}
+    assert set(layers["language"]) == {"xb"}
+    align["value"] = np.inf
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match=r"'regression.outcome'.*every value"):
         G.build_cells(align, morph, meta, "retrieval_en2xx", 0, "en", 1.5)

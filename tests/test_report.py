@@ -256,6 +256,11 @@ def test_report_job_writes_html_summary_and_tables_in_points(tmp_path):
                  ).to_csv(pooled, index=False)
     diag = tmp_path / "diag.csv"
     pd.DataFrame([{"diagnostic": "n_languages", "variable": "composite", "value": 4}]).to_csv(diag, index=False)
+    inter = tmp_path / "interaction.csv"
+    pd.DataFrame([{"outcome": "retrieval_en2xx", "role": "primary", "model": "interaction_hc3", "languages": "all",
+                   "term": "morphology_x_log_gib", "estimate": 0.004, "ci_low": -0.002, "ci_high": 0.01, "p": 0.2, "p_holm": 0.2,
+                   "n": 4, "min_detectable_r": 0.99, "predictor": "composite", "controls": "log_gib", "status": "ok"}]
+                 ).to_csv(inter, index=False)
     morph = _write_json(tmp_path / "composite.json", {"measures": ["ttr"], "explained_variance": 0.8, "n_languages": 4})
     opening = tmp_path / "opening.md"
     atomic_write_text("This is the **unit** run.", opening)
@@ -277,7 +282,7 @@ def test_report_job_writes_html_summary_and_tables_in_points(tmp_path):
                  delta_figure=str(figs["delta"]), layer_figure=str(figs["layer"]),
                  settings={"primary": "composite", "outcome": "retrieval_en2xx", "controls": ["log_gib"],
                            "target_types": {"xnli": "pair_classification"}, "study": "unit"},
-                 out={k: str(v) for k, v in out.items()})
+                 out={k: str(v) for k, v in out.items()}, interaction=str(inter))
     summary = out["summary_html"].read_text()
     assert "This is the <strong>unit</strong> run." in summary
     assert summary.count("<table>") >= 4
@@ -290,6 +295,9 @@ def test_report_job_writes_html_summary_and_tables_in_points(tmp_path):
     assert ">+1.0</td>" in regression
     assert "slope (points)" in regression
     assert "<td style=\"text-align:left\">OLS, HC3 errors</td>" in regression
+    assert "<h2>Morphology × resource size (all languages, one model per outcome)</h2>" in regression
+    assert ">-0.2 to +1.0</td>" in regression  # the interaction's CI, in points per SD
+    assert "## Morphology × resource size" in out["summary"].read_text()
     assert ">51.5</td>" in out["scores_html"].read_text()  # xnli: the language average of 0.50 .. 0.53, in points
     assert pd.read_csv(out["tatoeba"])["acc_en2xx"].max() == pytest.approx(0.5)  # the CSV keeps proportions (the data)
 

@@ -164,6 +164,7 @@ RERUNS = {
                                      "report": 1, "all": 1}),
     "morphology.wals_features": (["22A"], {"morphology_table": 1, "regression": 1, "findings": 1, "report": 1, "all": 1}),
     "regression.n_perm": (199, {"regression": 1, "findings": 1, "report": 1, "all": 1}),  # findings reads the pooled table
+    "regression.interaction_at_gib": (1.5, {"regression": 1, "findings": 1, "report": 1, "all": 1}),  # the interaction table
 }
 
 

@@ -189,6 +189,9 @@ def semantic_problems(config: dict) -> list[str]:
                         problems.append(f"config key '{group}.{t}.languages': qa_metric mlqa has no normalisation for '{lang}' "
                                         f"(MLQA languages: {sorted(MLQA_ARTICLES)})")
     problems += outcome_problems(config)
+    reg = config["regression"]
+    if len(set(reg["outcomes"])) != len(reg["outcomes"]):
+        problems.append("config key 'regression.outcomes': an outcome is listed twice")
     if config["source"] == "synthetic":
         codes = [l["code"] for l in config["synthetic"]["languages"]]
         if len(codes) != len(set(codes)):

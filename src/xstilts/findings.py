@@ -221,9 +221,112 @@ def morphology_sentence(direction: pd.DataFrame | None, dial_name: str, controll
     return " ".join(out)
 
 
+def power_sentence(n: int) -> str:
+    """The power line for the n actually analysed (Fisher z; 80% power, two-sided α = 0.05)."""
+    from xstilts.inference import min_detectable_r
+
+    r = min_detectable_r(int(n))
+    if not np.isfinite(r):
+        return f"Power: with n = {n} languages no correlation can be tested."
+    return (f"Power: with the n = {n} languages analysed, the smallest correlation detectable at 80% power "
+            f"(two-sided α = 0.05, Fisher z) is |r| ≈ {r:.2f}.")
+
+
+def fell_out_sentence(sample: pd.DataFrame | None, outcome: str) -> str:
+    """How many languages fell out of the analysis of ``outcome`` and why, every language named under its reason."""
+    if sample is None or not len(sample):
+        return ""
+    from xstilts.interaction import NOT_STUDIED
+
+    s = sample[sample["outcome"] == outcome]
+    other = int((s["reason"] == NOT_STUDIED).sum())
+    s = s[s["reason"] != NOT_STUDIED]
+    besides = (f" (besides {other} language{'s' if other != 1 else ''} with values of the outcome that "
+               f"{'are' if other != 1 else 'is'} not a study language)") if other else ""
+    out = s[~s["analysed"].astype(bool)]
+    if not len(out):
+        return f"No language fell out: all {len(s)} study languages were analysed{besides}."
+    groups = out.groupby("reason", sort=True)["language"].apply(lambda x: ", ".join(sorted(map(str, x))))
+    return (f"{len(out)} of {len(s)} study languages fell out of the analysis of {labels.measure(outcome)}{besides}: "
+            + "; ".join(f"{reason}: {langs}" for reason, langs in groups.items()) + ".")
+
+
+def _ci_clause(r, k: float, digits: int, unit: str = "") -> tuple[str, bool]:
+    """``+1.2 points per SD (95% CI …, Holm-adjusted p = …)`` in display units, and whether the CI covers 0."""
+    est, lo, hi = (k * float(r.get(c, np.nan)) for c in ("estimate", "ci_low", "ci_high"))
+    if not all(np.isfinite(v) for v in (est, lo, hi)):
+        return f"not estimable ({r['status']})", False
+    p_holm = float(r.get("p_holm", np.nan))
+    pv = labels.p_value(p_holm if np.isfinite(p_holm) else float(r["p"]))
+    p = f"{'Holm-adjusted ' if np.isfinite(p_holm) else ''}p {pv if pv.startswith('<') else '= ' + pv}"
+    text = f"{est:+.{digits}f}{unit} (95% CI {lo:+.{digits}f} to {hi:+.{digits}f}, {p})"
+    return text, bool(lo <= 0 <= hi)
+
+
+def interaction_sentence(table: pd.DataFrame | None, sample: pd.DataFrame | None) -> str:
+    """The morphology × resource-size model (``xstilts.interaction``) for the primary outcome: the interaction with
+    its 95% CI and Holm-adjusted p ("not distinguishable from zero" when the CI covers 0), the morphology slope at
+    the stated low size, the low-resource subset, the other outcomes, then the power line for the n analysed and who
+    fell out and why.  A model with few residual degrees of freedom says so."""
+    if table is None or not len(table):
+        return ""
+    prim = table[table["role"] == "primary"]
+    outcome = str(prim["outcome"].iloc[0])
+    main = prim[prim["model"] == "interaction_hc3"].set_index("term")
+    k = labels.scale(outcome)
+    digits = 1 if k == 100.0 else 3
+    u = " points" if labels.unit(outcome) else ""
+    pred = labels.predictor(str(prim["predictor"].iloc[0]))
+    first = main.iloc[0]
+    n = int(first["n"])
+    n_out = table["outcome"].nunique()
+    setting = (f"Morphology × resource size, all {n} analysed languages in one model (Δ {labels.measure(outcome)} "
+               f"averaged over conditions per language ~ {pred} per SD × ln CC-100 GiB"
+               + (f" centred at {float(first['centre_gib']):.1f} GiB" if np.isfinite(float(first["centre_gib"])) else "")
+               + f", controlled for {labels.controls(first['controls'])}; OLS with HC3 "
+               f"errors; p Holm-adjusted across {n_out} outcome{'s' if n_out != 1 else ''})")
+    parts = []
+    estimated = "morphology_x_log_gib" in main.index and np.isfinite(float(main.loc["morphology_x_log_gib"].get("estimate", np.nan)))
+    if not estimated:
+        parts.append(f"{setting} gave no estimate: {first['status']}.")
+    else:
+        text, covers = _ci_clause(main.loc["morphology_x_log_gib"], k, digits, f"{u} of Δ per SD per e-fold (×2.7) of CC-100 text")
+        verdict = "not distinguishable from zero" if covers else (
+            "the morphology slope rises with the amount of pretraining text" if float(main.loc["morphology_x_log_gib", "estimate"]) > 0
+            else "the morphology slope falls with the amount of pretraining text, i.e. it is higher for low-resource languages")
+        parts.append(f"{setting}: the interaction is {text}: {verdict}.")
+        if "morphology_at_low" in main.index:
+            low = main.loc["morphology_at_low"]
+            text, covers = _ci_clause(low, k, digits, f"{u} per SD")
+            parts.append(f"At {float(low['at_gib']):g} GiB the morphology slope is {text}"
+                         + (": not distinguishable from zero." if covers else "."))
+    sub = prim[prim["model"] == "subset_hc3"]
+    if len(sub):
+        r = sub.iloc[0]
+        text, covers = _ci_clause(r, k, digits, f"{u} per SD")
+        parts.append(f"The languages {r['languages']} alone (n = {int(r['n'])}, additive model): morphology slope {text}"
+                     + (", not distinguishable from zero." if covers else "."))
+    others = table[(table["role"] != "primary") & (table["model"] == "interaction_hc3") & (table["term"] == "morphology_x_log_gib")]
+    if len(others):
+        clauses = []
+        for _, r in others.iterrows():
+            ko = labels.scale(str(r["outcome"]))
+            text, covers = _ci_clause(r, ko, 1 if ko == 100.0 else 3, " points" if labels.unit(str(r["outcome"])) else "")
+            clauses.append(f"{labels.measure(str(r['outcome']))} (n = {int(r['n'])}): {text}"
+                           + (", not distinguishable from zero" if covers else ""))
+        parts.append("The interaction for the other outcomes: " + "; ".join(clauses) + ".")
+    parts.append(power_sentence(n))
+    df = float(first["df_resid"]) if np.isfinite(float(first["df_resid"])) else float("nan")
+    if estimated and (n < 20 or (np.isfinite(df) and df < 10)):
+        parts.append(f"With n = {n} languages and {df:.0f} residual degrees of freedom this model shows that the analysis "
+                     "runs end to end; it is far too small to say anything about an interaction.")
+    parts.append(fell_out_sentence(sample, outcome))
+    return " ".join(p for p in parts if p)
+
+
 def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int | None, base_acc: float, chance: float,
                       deltas: pd.DataFrame, direction: pd.DataFrame | None, dial_name: str, bucc_f1: float | None,
-                      n_languages: int, controlled: dict | None = None) -> str:
+                      n_languages: int, controlled: dict | None = None, interaction: str = "") -> str:
     """The summary's opening, built from the results (accuracies in percentage points), in four short paragraphs
     (setting, change, morphology, trust).  Every condition is named with its Δ; the morphology part is
     :func:`morphology_sentence`."""
@@ -253,6 +356,7 @@ def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int 
         found += ("No condition changed the mean alignment by more than its sentence-level noise: "
                   + "; ".join(f"{r.condition} {rng_(r)}" for r in rest.itertuples()) + ". ")
     morph = morphology_sentence(direction, dial_name, controlled)
+    # the morphology × size model gets a paragraph of its own after the morphology one
     if bucc_f1 is not None and np.isfinite(bucc_f1):
         found += f"BUCC mining (threshold tuned on dev) reaches test F1 {100 * bucc_f1:.1f} points with the base model."
     believe = ("These CIs count sentence noise only, in a world built so that the answer can be seen: to believe "
@@ -262,7 +366,7 @@ def opening_paragraph(*, study: str, synthetic: bool, layer: int, n_layers: int 
                "These CIs count sentence noise only; the language-level evidence is the regression below, and it "
                "needs several seeds and enough languages to have power.")
     # four short paragraphs: the setting, what changed, what morphology has to do with it, how far to trust it
-    return "\n\n".join(part.strip() for part in (world + question, found, morph, believe) if part.strip())
+    return "\n\n".join(part.strip() for part in (world + question, found, morph, interaction, believe) if part.strip())
 
 
 def means_markdown(deltas: pd.DataFrame, direction: pd.DataFrame) -> str:
@@ -361,11 +465,12 @@ def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path
 def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
                  bucc_scores: list[str], languages: str, morphology: str, dial: str | None,
                  primary: str, study: str, synthetic: bool, n_boot: int, seed: int, out: dict[str, str], base: str = "base",
-                 pooled: str | None = None) -> str:
+                 pooled: str | None = None, interaction: str | None = None, sample: str | None = None) -> str:
     """Compute the Δ table with CIs, the direction by morphology, the two figures and the opening paragraph; write
     them to ``out`` (keys delta, direction, opening, delta_figure, layer_figure).  ``pooled``: the regression's
-    pooled table, whose controlled estimate for ``primary`` the paragraph states beside the descriptive split.
-    Returns the paragraph."""
+    pooled table, whose controlled estimate for ``primary`` the paragraph states beside the descriptive split;
+    ``interaction`` and ``sample``: the morphology × size table and the accounting of who was analysed
+    (:func:`interaction_sentence`).  Returns the paragraph."""
     from xstilts.io import atomic_write_text, read_json
 
     hits = main_layer_hits(hits, layer)
@@ -392,7 +497,9 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
     text = opening_paragraph(study=study, synthetic=synthetic, layer=layer, n_layers=n_layers, base_acc=base_acc, chance=chance,
                              deltas=deltas, direction=direction if "difference" in direction else None, dial_name=dial_name,
                              bucc_f1=bucc_f1, n_languages=len({l for _, l in hits}),
-                             controlled=controlled_estimate(pd.read_csv(pooled), primary) if pooled else None)
+                             controlled=controlled_estimate(pd.read_csv(pooled), primary) if pooled else None,
+                             interaction=interaction_sentence(pd.read_csv(interaction), pd.read_csv(sample) if sample else None)
+                             if interaction else "")
     atomic_write_text(deltas.to_csv(index=False), out["delta"])
     atomic_write_text(direction.to_csv(index=False), out["direction"])
     atomic_write_text(text + "\n\n" + means_markdown(deltas, direction) + "\n", out["opening"])

@@ -64,6 +64,16 @@ MODELS: dict[str, str] = {
     "freedman_lane": "Freedman–Lane permutation",
     "cluster_boot": "language-cluster bootstrap",
     "mixed": "mixed model",
+    # the morphology × resource-size model (xstilts.interaction)
+    "interaction_hc3": "morphology × ln GiB, language means, HC3 errors",
+    "interaction_cluster": "morphology × ln GiB, cells with condition effects, errors clustered by language",
+    "subset_hc3": "additive, low-resource subset, HC3 errors",
+}
+# the terms of the morphology × resource-size model
+TERMS: dict[str, str] = {
+    "morphology": "morphology slope",
+    "morphology_x_log_gib": "morphology × ln GiB",
+    "morphology_at_low": "morphology slope",
 }
 SLOPE_MODELS = frozenset({"ols_hc3", "freedman_lane", "cluster_boot", "mixed"})
 
@@ -104,8 +114,20 @@ POINT_COLUMNS = frozenset({"acc_en2xx", "acc_xx2en", "acc_mean", "chance", "test
                            "acc", "delta", "accuracy", "f1", "exact_match", "score"})
 
 
+def _split(key: str) -> tuple[str, str]:
+    """``corpus.measure`` → (corpus, measure); a bare measure → ("", measure)."""
+    corpus, _, base = str(key).rpartition(".")
+    return corpus, base
+
+
 def measure(key: str) -> str:
-    return MEASURES.get(key, key)
+    """A measure in words; a corpus-qualified one (``flores.cka``) as the measure on that corpus."""
+    if key in MEASURES:
+        return MEASURES[key]
+    corpus, base = _split(key)
+    if corpus and base in MEASURES:
+        return f"{MEASURES[base].removeprefix('Tatoeba ')} on {corpus}"
+    return key
 
 
 def predictor(key: str) -> str:
@@ -133,7 +155,7 @@ def controls(text: str) -> str:
 
 def scale(key: str) -> float:
     """Factor from the stored value to the shown one: 100 for a proportion (points), else 1."""
-    return 100.0 if key in POINT_MEASURES or key in POINT_COLUMNS else 1.0
+    return 100.0 if key in POINT_MEASURES or key in POINT_COLUMNS or _split(key)[1] in POINT_MEASURES else 1.0
 
 
 def unit(key: str) -> str:

@@ -39,14 +39,14 @@ def qualified(name: str) -> str:
     return ".".join(split_outcome(name))
 
 
-def outcome_rows(align, name: str):
+def outcome_rows(align, name: str, key: str = "regression.outcome"):
     """The rows of alignment tables (columns corpus, measure, ...) that hold outcome ``name``; a ValueError naming
-    ``regression.outcome`` and the outcomes present when there are none."""
+    the config ``key`` and the outcomes present when there are none."""
     corpus, measure = split_outcome(name)
     if "corpus" not in align:
         raise ValueError(f"the alignment tables have no 'corpus' column (columns {list(align.columns)}); rerun the retrieval jobs that write them")
     rows = align[(align["corpus"] == corpus) & (align["measure"] == measure)]
     if rows.empty:
         present = sorted({f"{c}.{m}" for c, m in zip(align["corpus"], align["measure"])})
-        raise ValueError(f"config key 'regression.outcome': no alignment values for {name!r} (outcomes present: {present})")
+        raise ValueError(f"config key {key!r}: no alignment values for {name!r} (outcomes present: {present})")
     return rows

@@ -80,6 +80,8 @@ TEMPLATES: dict[str, str] = {
     "regression_pooled": "regression/pooled.csv",
     "regression_low_resource": "regression/low_resource.csv",
     "regression_diagnostics": "regression/diagnostics.csv",
+    "regression_interaction": "regression/interaction.csv",
+    "regression_sample": "regression/sample.csv",
     # findings, tables, figures, summary
     "findings_delta": "findings/delta_ci.csv",
     "findings_direction": "findings/direction.csv",
@@ -564,8 +566,9 @@ class StudyPlan:
     @property
     def regression(self) -> dict:
         r = self.config["regression"]
-        keys = ("outcome", "primary", "secondary", "controls", "low_resource_gib", "n_boot", "n_perm", "mixed_all_predictors")
-        return _settings({k: r[k] for k in keys})
+        keys = ("outcome", "primary", "secondary", "controls", "low_resource_gib", "interaction_at_gib", "n_boot", "n_perm",
+                "mixed_all_predictors")
+        return _settings({**{k: r[k] for k in keys}, "outcomes": list(dict.fromkeys([r["outcome"], *r["outcomes"]]))})
 
     @property
     def findings(self) -> dict:

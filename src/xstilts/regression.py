@@ -22,13 +22,13 @@ Ladder (each returns tidy rows with estimate, CI, p):
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xstilts.inference import adjust, min_detectable_r
 from xstilts.outcomes import outcome_rows
 from xstilts.plan import layer_position
 
@@ -44,14 +44,6 @@ def design(df: pd.DataFrame, x: str, controls: list[str]) -> np.ndarray:
 
 def _usable(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df.dropna(subset=cols)
-
-
-def min_detectable_r(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest |r| detectable at two-sided alpha with the given power (Fisher z approximation)."""
-    if n <= 3:
-        return float("nan")
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return float(math.tanh(z / math.sqrt(n - 3)))
 
 
 def vifs(df: pd.DataFrame, cols: list[str]) -> dict[str, float]:
@@ -225,17 +217,6 @@ def mixed_model(cells: pd.DataFrame, x: str, y: str, controls: list[str]) -> dic
         return {"model": "mixed", "estimate": np.nan, "p": np.nan, "n": int(d["language"].nunique()), "status": f"failed: {e}"}
 
 
-def adjust(pvals: list[float], method: str) -> list[float]:
-    from statsmodels.stats.multitest import multipletests
-
-    p = np.asarray(pvals, float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method=method)[1]
-    return out.tolist()
-
-
 # --------------------------------------------------------------------------------------------------------------
 # the whole analysis
 # --------------------------------------------------------------------------------------------------------------
@@ -306,18 +287,29 @@ def run_analysis(cells: pd.DataFrame, predictors: list[str], primary: str, contr
 
 
 def build_cells(align: pd.DataFrame, morph: pd.DataFrame, meta: pd.DataFrame, outcome: str, layer: int, pivot: str,
-                low_resource_gib: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+                low_resource_gib: float, *, key: str = "regression.outcome",
+                fell_out: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Δ = outcome(condition) − outcome(base) per language × condition at the main layer (and per layer).
 
     Adds language-level columns: morphology measures, log CC-100 GiB, script shared with the pivot, family, base
-    alignment and the low-resource flag.
+    alignment and the low-resource flag.  A language with a non-finite value of the outcome (any condition, any
+    layer) is left out of both tables; ``fell_out`` (when given) receives its reason, naming the first such value.
+    An outcome without values is an error naming ``key``.
     """
-    a = outcome_rows(align, outcome)  # xstilts.outcomes: <corpus>.<measure>, a bare measure = Tatoeba's
-    bad = a[~np.isfinite(a["value"].astype(float))]
-    if len(bad):
-        r = bad.iloc[0]
-        raise ValueError(f"non-finite {outcome} for language {r['language']}, condition {r['condition']}, layer {r['layer']} "
-                         f"({len(bad)} values): refusing to regress on it")
+    a = outcome_rows(align, outcome, key)
+    finite = np.isfinite(a["value"].astype(float).to_numpy())
+    if not finite.all():
+        bad = a[~finite]
+        for lang, rows in bad.groupby("language", sort=True):
+            r = rows.iloc[0]
+            reason = (f"non-finite {outcome} (condition {r['condition']}, layer {r['layer']}; {len(rows)} value"
+                      f"{'s' if len(rows) != 1 else ''})")
+            warnings.warn(f"language {lang}: {reason}: left out of the regression on {outcome}", stacklevel=2)
+            if fell_out is not None:
+                fell_out[str(lang)] = reason
+        a = a[~a["language"].isin(set(bad["language"]))]
+        if a.empty:
+            raise ValueError(f"config key {key!r}: every value of outcome {outcome!r} is non-finite")
     layer_position(layer, sorted(int(v) for v in a["layer"].unique()), "the alignment tables")
     main = layer
     wide = a.pivot_table(index=["language", "layer"], columns="condition", values="value")
@@ -353,21 +345,37 @@ def per_layer(layer_delta: pd.DataFrame, cells: pd.DataFrame, primary: str, cont
     return pd.DataFrame(rows)
 
 
-TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics")
+TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics", "interaction", "sample")
+
+
+def outcomes_of(settings: dict) -> list[str]:
+    """``regression.outcomes`` with the primary ``regression.outcome`` first (an empty list: the primary alone)."""
+    return list(dict.fromkeys([settings["outcome"], *settings.get("outcomes", [])]))
 
 
 def regression_job(*, alignment: list[str], morphology: str, languages: str, settings: dict, layer: int, pivot: str,
-                   seed: int, out: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """Assemble the Δ cells at hidden_states ``layer`` and run the ladder. ``settings`` is the regression section
-    (outcome, primary, secondary, controls, low_resource_gib, n_boot, n_perm, mixed_all_predictors). ``out`` holds
-    one path per :data:`TABLES` entry and one per condition (its ladder). Every table names its outcome."""
+                   seed: int, out: dict[str, str], study_languages: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Assemble the Δ cells at hidden_states ``layer`` and run the ladder on the primary outcome, then the
+    morphology × size model (:mod:`xstilts.interaction`) on every outcome.  ``settings`` is the regression section
+    (outcome, outcomes, primary, secondary, controls, low_resource_gib, interaction_at_gib, n_boot, n_perm,
+    mixed_all_predictors).  ``study_languages``: the languages the accounting of who fell out starts from.  ``out``
+    holds one path per :data:`TABLES` entry and one per condition (its ladder).  Every table names its outcome."""
+    from xstilts import interaction as I
     from xstilts.io import atomic_write_text
 
     outcome = settings["outcome"]
+    outcomes = outcomes_of(settings)
     align = pd.concat([pd.read_parquet(p) for p in alignment], ignore_index=True)
+    for o in outcomes:  # every name is checked before anything is computed
+        outcome_rows(align, o, "regression.outcome" if o == outcome else "regression.outcomes")
     morph = pd.read_csv(morphology).set_index("language")
     meta = pd.read_csv(languages, keep_default_na=False, na_values=[""]).set_index("iso639_1")
-    cells, layer_delta = build_cells(align, morph, meta, outcome, layer, pivot, settings["low_resource_gib"])
+    per_outcome, samples, fell = {}, [], {}
+    for o in outcomes:
+        fell[o] = {}
+        per_outcome[o] = build_cells(align, morph, meta, o, layer, pivot, settings["low_resource_gib"],
+                                     key="regression.outcome" if o == outcome else "regression.outcomes", fell_out=fell[o])
+    cells, layer_delta = per_outcome[outcome]
     predictors = [settings["primary"], *[p for p in settings["secondary"] if p in cells and cells[p].notna().any()]]
     res = run_analysis(cells, predictors, settings["primary"], settings["controls"], settings, seed,
                        set(cells.loc[cells["low_resource"], "language"]))
@@ -375,6 +383,15 @@ def regression_job(*, alignment: list[str], morphology: str, languages: str, set
     res["cells"], res["layers"] = cells, layer_delta
     for table in res.values():  # every table names the outcome whose change Δ it holds
         table.insert(0, "outcome", outcome)
+    universe = [l for l in (study_languages or []) if l != pivot]
+    for o in outcomes:
+        samples.append(I.sample_table(o, universe, per_outcome[o][0], settings["primary"], settings["controls"], fell[o],
+                                      with_values=set(outcome_rows(align, o)["language"].astype(str))))
+    res["sample"] = pd.concat(samples, ignore_index=True)
+    analysed = {o: res["sample"].loc[(res["sample"]["outcome"] == o) & res["sample"]["analysed"], "language"].tolist()
+                for o in outcomes}
+    res["interaction"] = I.interaction_table({o: per_outcome[o][0] for o in outcomes}, settings["primary"], settings["controls"],
+                                             settings["interaction_at_gib"], settings["low_resource_gib"], analysed)
     per_cond = res["per_condition"]
     for cond, path in out.items():
         if cond not in TABLES and cond in set(per_cond["condition"]):

@@ -331,6 +331,55 @@ def regression_tables(pooled: pd.DataFrame, outcome: str) -> list[tuple[str, pd.
     return out
 
 
+def interaction_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The morphology × resource-size table (``xstilts.interaction``) in display units: every estimate per SD of
+    morphology (the interaction per SD per e-fold of CC-100 text), in points for accuracy outcomes."""
+    rows = []
+    for _, r in table.iterrows():
+        outcome = str(r["outcome"])
+        k = labels.scale(outcome)
+        digits = 1 if k == 100.0 else 3
+
+        def num(v, k=k, digits=digits):
+            v = float(v) if v is not None and not pd.isna(v) else np.nan
+            return "–" if not np.isfinite(v) else f"{k * v:+.{digits}f}"
+
+        at = float(r["at_gib"]) if not pd.isna(r.get("at_gib", np.nan)) else np.nan
+        rows.append({
+            "outcome": labels.measure(outcome) + (" (primary)" if r.get("role") == "primary" else ""),
+            "model": labels.model(str(r["model"])), "languages": str(r["languages"]),
+            "term": labels.TERMS.get(str(r["term"]), str(r["term"])) + (f" at {at:.3g} GiB" if np.isfinite(at) else ""),
+            "estimate": num(r.get("estimate")), "95% CI": (f"{num(r.get('ci_low'))} to {num(r.get('ci_high'))}"
+                                                            if not pd.isna(r.get("ci_low", np.nan)) else "–"),
+            "unit": (f"{labels.unit(outcome)} per SD" if labels.unit(outcome) else "per SD"),
+            "p": labels.p_value(r.get("p", np.nan)), "p (Holm)": labels.p_value(r.get("p_holm", np.nan)),
+            "n": _fmt(r.get("n", np.nan), ".0f"), "min. detectable r": _fmt(r.get("min_detectable_r", np.nan), ".2f"),
+            "status": _fmt(r.get("status", "")),
+        })
+    out = pd.DataFrame(rows)
+    if len(out):
+        out.loc[out["outcome"].eq(out["outcome"].shift()), "outcome"] = ""
+    return out
+
+
+def interaction_note(table: pd.DataFrame) -> str:
+    """The sentence above the interaction table: the model, the centre, and the Holm families."""
+    if not len(table):
+        return "(no interaction model)"
+    outcomes = list(dict.fromkeys(table["outcome"].astype(str)))
+    controls = table["controls"].dropna()
+    return ("All analysed languages in one model per outcome: Δ averaged over conditions per language ~ morphology "
+            f"({labels.predictor(str(table['predictor'].iloc[0]))}, per SD) × ln CC-100 GiB (centred at the mean over the "
+            "analysed languages) + controls "
+            f"({labels.controls(controls.iloc[0]) if len(controls) else 'none'}), OLS with HC3 errors (one row per "
+            "language, so languages are the independent units); the clustered model on the language × condition cells "
+            "and the additive model on the low-resource subset are sensitivity checks. The interaction is the change of "
+            f"the morphology slope per e-fold (×2.7) of pretraining text. p (Holm): Holm across the {len(outcomes)} "
+            f"outcome{'s' if len(outcomes) != 1 else ''} ({', '.join(outcomes)}) within each model and term "
+            "(`holm_family` in `regression/interaction.csv`). Min. detectable r: the smallest correlation (absolute value) detectable with "
+            "that n at 80% power (two-sided α = 0.05, Fisher z). Who fell out and why: `regression/sample.csv`.")
+
+
 TABLE_CSS = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:15px;line-height:1.45;
 color:#1a1a1a;max-width:64rem;margin:1.2rem auto;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:1.8rem}p{max-width:60rem}
@@ -380,7 +429,8 @@ def markdown_html(text: str, base: Path, title: str) -> str:
 def summary_markdown(*, targets: pd.DataFrame, xtreme: pd.DataFrame, xtreme_tasks: pd.DataFrame, retrieval: pd.DataFrame,
                      morph_info: dict, regression: list[tuple[str, pd.DataFrame]], diagnostics: pd.DataFrame, bucc: pd.DataFrame,
                      figures: dict[str, str], config_name: str, outcome: str, controls: list[str],
-                     bucc_notes: list[str] | None = None, opening: str = "") -> str:
+                     bucc_notes: list[str] | None = None, opening: str = "",
+                     interaction: pd.DataFrame | None = None, interaction_text: str = "") -> str:
     """The summary's Markdown.  Every table is already in display units (points; :mod:`xstilts.labels`)."""
     n_tasks = len(xtreme_tasks)
     entered = "; ".join(f"{r.task} ({r.type}: {r.score}, {r.languages} language{'s' if r.languages != 1 else ''})" for r in xtreme_tasks.itertuples())
@@ -427,6 +477,8 @@ def summary_markdown(*, targets: pd.DataFrame, xtreme: pd.DataFrame, xtreme_task
         f"the others adjust for: {', '.join(labels.predictor(c) for c in controls) or 'none'}."),
         "",
         *[line for title, table in regression for line in (f"### {title}", "", _md_table(table), "")],
+        *(["## Morphology × resource size (all languages, one model per outcome)", interaction_text, "",
+           _md_table(interaction), ""] if interaction is not None and len(interaction) else []),
         "## Diagnostics",
         _md_table(diagnostics, ".3g"),
         "",
@@ -439,10 +491,11 @@ def summary_markdown(*, targets: pd.DataFrame, xtreme: pd.DataFrame, xtreme_task
 
 def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str], cells: str, layers: str, pooled: str,
                diagnostics: str, morph_info: str, opening: str, findings_delta: str, delta_figure: str, layer_figure: str,
-               settings: dict, out: dict[str, str]) -> pd.DataFrame:
+               settings: dict, out: dict[str, str], interaction: str | None = None) -> pd.DataFrame:
     """The tables, figures, ``summary.md`` and the HTML the Snakemake report shows inline, from every score file and
     the regression/findings outputs (``findings_delta`` is the table the opening paragraph was written from: an input
-    so the summary follows it).  ``settings``: primary, outcome, controls, target_types, study.  ``out`` keys:
+    so the summary follows it; ``interaction``: the morphology × size table).  ``settings``: primary, outcome,
+    controls, target_types, study.  ``out`` keys:
     summary, summary_html, target_scores, target_summary, tatoeba, bucc, scores_html, retrieval_html,
     regression_html, scatter, forest, heatmap.  The CSVs keep proportions (the data); everything shown is in points.
     Returns the XTREME-style score table."""
@@ -479,6 +532,8 @@ def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str],
         "diagnostics": pd.read_csv(diagnostics),
         "delta": delta_view(pd.read_csv(findings_delta)),
     }
+    inter = pd.read_csv(interaction) if interaction else pd.DataFrame()
+    shown["interaction"] = interaction_view(inter)
 
     def rel(p):
         return str(Path(p).relative_to(Path(out["summary"]).parent))
@@ -488,7 +543,8 @@ def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str],
     text = summary_markdown(targets=shown["targets"], xtreme=shown["xtreme"], xtreme_tasks=xtreme_tasks, retrieval=shown["tatoeba"],
                             morph_info=read_json(morph_info), regression=shown["regression"], diagnostics=shown["diagnostics"],
                             bucc=shown["bucc"], figures=figures, config_name=settings["study"], outcome=outcome,
-                            controls=list(settings["controls"]), bucc_notes=notes, opening=Path(opening).read_text())
+                            controls=list(settings["controls"]), bucc_notes=notes, opening=Path(opening).read_text(),
+                            interaction=shown["interaction"], interaction_text=interaction_note(inter))
     atomic_write_text(text, out["summary"])
     title = f"X-STILTs × morphology: summary ({settings['study']})"
     atomic_write_text(markdown_html(text, Path(out["summary"]).parent, title), out["summary_html"])
@@ -512,6 +568,8 @@ def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str],
            "Δ averaged over conditions per language; the controls of each model in its row; n = languages."
            + (" A slope is per SD of the predictor, in points." if "Slopes" in title and labels.unit(outcome) else ""), table)
           for title, table in shown["regression"]],
+        *([("Morphology × resource size (all languages, one model per outcome)", interaction_note(inter),
+             shown["interaction"])] if len(inter) else []),
         ("Diagnostics", "Variance inflation factors, the number of languages and the minimum detectable effect.",
          shown["diagnostics"]),
     ]), out["regression_html"])

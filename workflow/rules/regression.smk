@@ -34,6 +34,13 @@ rule regression:
             category="Tables",
             subcategory="Regression",
         ),
+        interaction=report(
+            LAYOUT.regression_interaction,
+            caption="../report/regression_interaction.rst",
+            category="Tables",
+            subcategory="Regression",
+        ),
+        sample=LAYOUT.regression_sample,
     log:
         "logs/regression/regression.log",
     benchmark:
@@ -45,6 +52,7 @@ rule regression:
         layer=PLAN.layers.main,
         pivot=PIVOT,
         seed=PLAN.seed,
+        study_languages=PLAN.study_languages,
     message:
         "Regression of alignment change on morphology"
     script:

@@ -9,6 +9,8 @@ rule findings:
         languages=language_table(),
         morphology=rules.morphology_table.output.table,
         pooled=rules.regression.output.pooled,
+        interaction=rules.regression.output.interaction,
+        sample=rules.regression.output.sample,
     output:
         delta=report(LAYOUT.findings_delta, caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"),
         direction=LAYOUT.findings_direction,
@@ -38,6 +40,7 @@ rule report:
         layers=rules.regression.output.layers,
         pooled=rules.regression.output.pooled,
         diagnostics=rules.regression.output.diagnostics,
+        interaction=rules.regression.output.interaction,
         morph_info=rules.morphology_table.output.info,
         opening=rules.findings.output.opening,
         findings_delta=rules.findings.output.delta,
