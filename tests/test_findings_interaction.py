@@ -71,7 +71,7 @@ def test_the_other_outcomes_are_reported_with_their_holm_p():
     t = pd.concat([_table(), pd.DataFrame([_row(outcome="flores.cka", role="secondary", est=0.002, lo=0.001, hi=0.003,
                                                 p=0.001, p_holm=0.002)])], ignore_index=True)
     text = F.interaction_sentence(t, _sample())
-    assert "linear CKA on flores (n = 36): +0.002 (95% CI +0.001 to +0.003, Holm-adjusted p = 0.002)" in text
+    assert "linear CKA, FLORES+ (n = 36): +0.002 (95% CI +0.001 to +0.003, Holm-adjusted p = 0.002)" in text
 
 
 def test_an_unestimable_model_says_why():
