@@ -190,7 +190,8 @@ def morphology_sentence(direction: pd.DataFrame | None, dial_name: str, controll
             else:
                 clauses.append(f"under {r.condition} the difference (more − less synthetic) is {_pct(r.difference)} points "
                                f"({ci}), not distinguishable from zero")
-        out.append(f"Morphology, descriptively (median split on {dial_name}{split}; CIs over sentences): "
+        out.append(f"Morphology, descriptively (Δ Tatoeba accuracy@1 en→xx, the headline; median split on {dial_name}{split}; "
+                   "CIs over sentences): "
                    + "; ".join(clauses) + ".")
     if controlled is not None:
         what = labels.measure(controlled["outcome"])
