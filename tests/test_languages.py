@@ -103,28 +103,20 @@ def test_a_broken_copy_fails_naming_the_column_and_language(tmp_path, lang, colu
         read_language_table(p)
 
 
-def test_the_duplicate_names_the_repeated_line(tmp_path):
-    p = _broken(tmp_path, "de", "iso639_1", "fr")
-    with pytest.raises(LanguageTableError, match=r"column iso639_1: 'fr' repeats line \d+"):
-        read_language_table(p)
-
-
-def test_the_negative_size_names_the_language(tmp_path):
-    p = _broken(tmp_path, "sw", "cc100_gib", "-1.6")
-    with pytest.raises(LanguageTableError, match=r"\(language sw\), column cc100_gib: '-1.6' is not positive"):
-        read_language_table(p)
+@pytest.mark.parametrize("lang, column, value, message", [
+    ("de", "iso639_1", "fr", r"column iso639_1: 'fr' repeats line \d+"),  # the duplicate names the repeated line
+    ("sw", "cc100_gib", "-1.6", r"\(language sw\), column cc100_gib: '-1.6' is not positive"),  # names the language
+    ("hi", "cc100_variant_gib", "", r"column cc100_variant: name, GiB and tokens"),  # a half-filled variant
+], ids=["duplicate", "negative-size", "half-filled-variant"])
+def test_a_broken_value_is_named_in_the_message(tmp_path, lang, column, value, message):
+    with pytest.raises(LanguageTableError, match=message):
+        read_language_table(_broken(tmp_path, lang, column, value))
 
 
 def test_a_missing_column_is_named(tmp_path):
     p = tmp_path / "languages.csv"
     _raw().drop(columns=["flores_code"]).to_csv(p, index=False)
     with pytest.raises(LanguageTableError, match=r"lacks column\(s\) \['flores_code'\]"):
-        read_language_table(p)
-
-
-def test_a_half_filled_variant_fails(tmp_path):
-    p = _broken(tmp_path, "hi", "cc100_variant_gib", "")
-    with pytest.raises(LanguageTableError, match=r"column cc100_variant: name, GiB and tokens"):
         read_language_table(p)
 
 

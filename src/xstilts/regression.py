@@ -348,23 +348,18 @@ def per_layer(layer_delta: pd.DataFrame, cells: pd.DataFrame, primary: str, cont
 TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics", "interaction", "sample")
 
 
-def outcomes_of(settings: dict) -> list[str]:
-    """``regression.outcomes`` with the primary ``regression.outcome`` first (an empty list: the primary alone)."""
-    return list(dict.fromkeys([settings["outcome"], *settings.get("outcomes", [])]))
-
-
 def regression_job(*, alignment: list[str], morphology: str, languages: str, settings: dict, layer: int, pivot: str,
                    seed: int, out: dict[str, str], study_languages: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Assemble the Δ cells at hidden_states ``layer`` and run the ladder on the primary outcome, then the
     morphology × size model (:mod:`xstilts.interaction`) on every outcome.  ``settings`` is the regression section
-    (outcome, outcomes, primary, secondary, controls, low_resource_gib, interaction_at_gib, n_boot, n_perm,
+    (outcome; outcomes, resolved by the plan with the primary first; primary, secondary, controls, low_resource_gib, interaction_at_gib, n_boot, n_perm,
     mixed_all_predictors).  ``study_languages``: the languages the accounting of who fell out starts from.  ``out``
     holds one path per :data:`TABLES` entry and one per condition (its ladder).  Every table names its outcome."""
     from xstilts import interaction as I
     from xstilts.io import atomic_write_text
 
     outcome = settings["outcome"]
-    outcomes = outcomes_of(settings)
+    outcomes = settings["outcomes"]  # xstilts.plan: the primary first, no repeats
     align = pd.concat([pd.read_parquet(p) for p in alignment], ignore_index=True)
     for o in outcomes:  # every name is checked before anything is computed
         outcome_rows(align, o, "regression.outcome" if o == outcome else "regression.outcomes")
