@@ -40,6 +40,7 @@ TEMPLATES: dict[str, str] = {
     "synthetic_languages": "data/languages.csv",
     "mono": "data/mono/{lang}.parquet",
     "parallel": "data/parallel.parquet",
+    "parallel_truth": "data/parallel_truth.parquet",  # synthetic world only: the true word alignment with English
     "tatoeba": "data/tatoeba/{lang}.parquet",
     "bucc": "data/bucc/{lang}.{split}.parquet",
     "bucc_gold": "data/bucc/{lang}.{split}.gold.parquet",

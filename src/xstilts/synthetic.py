@@ -122,6 +122,9 @@ class Word:
     form: str
     tag: str
     role: str = ""  # "subj" marks words of the subject noun phrase (answer span for QA)
+    # the frame slots the word expresses ("s.head", "o.adj", "v.tense", ...): a host word also carries its bound
+    # categories, a particle its one category; two translations' words are truly aligned when their slots meet
+    slots: tuple[str, ...] = ()
 
 
 @dataclass
@@ -204,6 +207,15 @@ class Language:
         """The written stem of a concept (its dictionary form), in the language's script."""
         return self.translit(self.lex[concept])
 
+    def bound_on(self, host: str) -> list[str]:
+        """The categories realised inside a host word (noun or verb)."""
+        return [c for c in self.spec.bound if HOST[c] == host]
+
+    def free_marked(self, host: str, feats: dict[str, str]) -> list[str]:
+        """The free categories of a host with a particle for these feature values, in :meth:`inflect`'s order."""
+        return [c for c in CATEGORIES if HOST[c] == host and c not in self.spec.bound and feats[c] not in UNMARKED
+                and self.particle[feats[c]]]
+
     def inflect(self, stem: str, host: str, feats: dict[str, str]) -> tuple[str, list[str]]:
         """Return (word, free particles) for a stem and its feature values."""
         bound = [c for c in self.spec.bound if HOST[c] == host]
@@ -222,40 +234,51 @@ class Language:
 
     def render_np(self, np_: NP, case: str, role: str) -> list[Word]:
         out: list[Word] = []
+        p = role[0]  # s(ubject) / o(bject)
         if np_.kind == "name":
-            out.append(Word(self.translit(np_.lemma), "PROPN", role))
+            out.append(Word(self.translit(np_.lemma), "PROPN", role, (f"{p}.head",)))
             if "case" not in self.spec.bound and case != "nom" and self.particle[case]:
-                out.append(Word(self.translit(self.particle[case]), "ADP"))
+                out.append(Word(self.translit(self.particle[case]), "ADP", slots=(f"{p}.case",)))
             return out
         if self.spec.determiner:
-            out.append(Word(self.spec.determiner, "DET"))
+            out.append(Word(self.spec.determiner, "DET", slots=(f"{p}.det",)))
         if np_.numeral is not None:
-            out.append(Word(str(np_.numeral), "NUM"))
-        noun, parts = self.inflect(self.lex[np_.lemma], "noun", {"number": np_.number, "case": case})
-        head = [Word(self.translit(noun), "NOUN", role)]
+            out.append(Word(str(np_.numeral), "NUM", slots=(f"{p}.num",)))
+        feats = {"number": np_.number, "case": case}
+        noun, parts = self.inflect(self.lex[np_.lemma], "noun", feats)
+        head = [Word(self.translit(noun), "NOUN", role, (f"{p}.head", *(f"{p}.{c}" for c in self.bound_on("noun"))))]
         if np_.adj:
-            adj = Word(self.stem(np_.adj), "ADJ", role)
+            adj = Word(self.stem(np_.adj), "ADJ", role, (f"{p}.adj",))
             head = [adj] + head if self.spec.adj_first else head + [adj]
         out += head
-        out += [Word(self.translit(p), "ADP") for p in parts]
+        out += [Word(self.translit(w), "ADP", slots=(f"{p}.{c}",)) for w, c in zip(parts, self.free_marked("noun", feats), strict=True)]
         return out
 
     def render_verb(self, f: Frame) -> list[Word]:
         feats = {"tense": f.tense, "polarity": f.polarity, "aspect": f.aspect, "agreement": "3pl" if f.subj.number == "pl" else "3sg"}
         verb, parts = self.inflect(self.lex[f.verb], "verb", feats)
-        return [Word(self.translit(p), "AUX") for p in parts] + [Word(self.translit(verb), "VERB")]
+        return ([Word(self.translit(p), "AUX", slots=(f"v.{c}",)) for p, c in zip(parts, self.free_marked("verb", feats), strict=True)]
+                + [Word(self.translit(verb), "VERB", slots=("v.head", *(f"v.{c}" for c in self.bound_on("verb"))))])
 
     def render(self, f: Frame, question: bool = False) -> list[Word]:
-        s = [Word(self.translit(self.lex["who"]), "PRON")] if question else self.render_np(f.subj, "nom", "subj")
+        s = ([Word(self.translit(self.lex["who"]), "PRON", slots=("s.head",))] if question
+             else self.render_np(f.subj, "nom", "subj"))
         v = self.render_verb(f)
         o = self.render_np(f.obj, "acc", "obj")
         parts = {"S": s, "V": v, "O": o}
         words = [w for key in self.spec.order for w in parts[key]]
-        return words + [Word("?" if question else ".", "PUNCT")]
+        return words + [Word("?" if question else ".", "PUNCT", slots=("punct",))]
 
 
 def text_of(words: list[Word]) -> str:
     return " ".join(w.form for w in words)
+
+
+def true_links(en: list[Word], xx: list[Word]) -> set[tuple[int, int]]:
+    """The true word alignment of two renderings of one frame: ``(i, j)`` for English word i and word j of the other
+    language whenever they express a common slot (a particle aligns with the host word that carries its category
+    inside the word in the other language)."""
+    return {(i, j) for i, e in enumerate(en) for j, x in enumerate(xx) if set(e.slots) & set(x.slots)}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -574,9 +597,14 @@ def generate_world(cfg: WorldConfig, layout: Layout = LAYOUT) -> None:
     # multi-parallel corpus (morphology measures): one column per language
     rng = random.Random(f"{cfg.seed}-parallel")
     frames = [sample_frame(rng) for _ in range(cfg.parallel_sentences)]
-    parallel = pd.DataFrame({c: [text_of(l.render(f)) for f in frames] for c, l in all_langs.items()})
+    rendered = {c: [l.render(f) for f in frames] for c, l in all_langs.items()}
+    parallel = pd.DataFrame({c: [text_of(ws) for ws in r] for c, r in rendered.items()})
     contracts.parallel_columns(parallel, list(all_langs), layout.parallel)
     atomic_write_parquet(parallel, layout.parallel)
+    # its true word alignment with English (the frames are rendered word by word): validates the word aligner
+    truth = [(c, s, i, j) for c in langs for s, (e, x) in enumerate(zip(rendered["en"], rendered[c]))
+             for i, j in sorted(true_links(e, x))]
+    atomic_write_parquet(pd.DataFrame(truth, columns=["language", "sentence", "en_word", "xx_word"]), layout.parallel_truth)
 
     # Tatoeba-like pairs (google/xtreme schema): distinct frames per language, as in the real data
     for code, lang in langs.items():

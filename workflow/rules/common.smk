@@ -72,7 +72,7 @@ wildcard_constraints:
 # ---------------------------------------------------------------- data
 def synthetic_outputs():
     """Every file the synthetic world writes (its rule's outputs)."""
-    out = {"languages": LAYOUT.synthetic_languages, "parallel": LAYOUT.parallel}
+    out = {"languages": LAYOUT.synthetic_languages, "parallel": LAYOUT.parallel, "parallel_truth": LAYOUT.parallel_truth}
     out.update({f"mono_{l}": f for l, f in PLAN.per_language("mono", [*PLAN.synthetic_languages, PIVOT]).items()})
     out.update({f"tatoeba_{l}": f for l, f in PLAN.per_language("tatoeba", TATOEBA_LANGS).items()})
     for key, f in PLAN.bucc_files("bucc").items():
