@@ -65,3 +65,28 @@ def test_non_finite_vectors_and_empty_sides_are_refused(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="side 'en' has no sentences"):
         E.embed_sets(emb, {"xa": {"en": []}}, {"xa": str(tmp_path / "xa.npz")}, emb.all_layers, "mean", {})
     assert not (tmp_path / "de.sample.npz").exists()
+
+
+def test_word_vectors_are_the_mean_of_their_pieces_from_the_same_pass(tiny_model):
+    """Each word's vector (xstilts.wordalign.word_spans) equals the mean over its subword pieces of the hidden state of
+    a one-sentence pass, at every layer; batching and sorting by length change nothing; the sentence vectors are the
+    ones embed() returns without words."""
+    from xstilts.wordalign import word_spans
+
+    emb = E.Embedder(tiny_model, torch.device("cpu"), 64, 40)
+    texts = ["the wildest dogs saw 12 cats.", "big", "the red cat, old dog"]
+    spans = [word_spans(t) for t in texts]
+    sent, words, pieces = emb.embed(texts, [0, 2, 3], "mean", spans)
+    np.testing.assert_allclose(sent, emb.embed(texts, [0, 2, 3], "mean"), atol=1e-6)
+    row = 0
+    for t, sp in zip(texts, spans):
+        enc = emb.tokenizer(t, return_offsets_mapping=True)
+        with torch.inference_mode():
+            hs = emb.model(input_ids=torch.tensor([enc["input_ids"]]), output_hidden_states=True).hidden_states
+        for a, b in sp:
+            pos = [p for p, (x, y) in enumerate(enc["offset_mapping"]) if y > x and x < b and y > a]
+            assert pieces[row] == len(pos) >= 1
+            for li, layer in enumerate([0, 2, 3]):
+                np.testing.assert_allclose(words[li, row], hs[layer][0, pos].mean(0).numpy(), atol=1e-5)
+            row += 1
+    assert row == words.shape[1] and (pieces > 1).any()

@@ -44,6 +44,7 @@ class Embedder:
         self.model = AutoModel.from_pretrained(self.model_dir, add_pooling_layer=False).to(self.device).eval()
         self.n_layers = self.model.config.num_hidden_layers
         self.tokens_seen = 0
+        self.word_seconds = 0.0  # time spent on word vectors (offsets, pooling pieces, copies) inside the passes
 
     @property
     def all_layers(self) -> list[int]:
@@ -60,13 +61,45 @@ class Embedder:
                              "of this encoder (resolved by the study plan)")
         return layers
 
+    def word_pieces(self, enc, spans: list[list[tuple[int, int]]]) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+        """Per text, the (word index, piece position) pairs of every subword piece whose character span overlaps a word
+        span (the tokenizer's offset mapping; special tokens have empty spans), and the pieces per word (0: the word
+        was cut off by ``max_length``)."""
+        words_of, pos_of, counts = [], [], []
+        for r, sp in enumerate(spans):
+            offs = np.asarray(enc["offset_mapping"][r], dtype=np.int64).reshape(-1, 2)
+            if len(sp) == 0:
+                words_of.append(np.zeros(0, np.int64))
+                pos_of.append(np.zeros(0, np.int64))
+                continue
+            w = np.asarray(sp, dtype=np.int64)
+            hit = (offs[None, :, 0] < w[:, None, 1]) & (offs[None, :, 1] > w[:, None, 0]) & (offs[None, :, 1] > offs[None, :, 0])
+            wi, pi = np.nonzero(hit)
+            words_of.append(wi)
+            pos_of.append(pi)
+            counts.append(hit.sum(1))
+        return words_of, pos_of, np.concatenate(counts) if counts else np.zeros(0, np.int64)
+
     @torch.inference_mode()
-    def embed(self, texts: list[str], layers: list[int], pooling: str = "mean") -> np.ndarray:
-        """Return float32 array (len(layers), len(texts), hidden) of pooled sentence vectors."""
+    def embed(self, texts: list[str], layers: list[int], pooling: str = "mean",
+              word_spans: list[list[tuple[int, int]]] | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return float32 array (len(layers), len(texts), hidden) of pooled sentence vectors. With ``word_spans`` (per
+        text, the character spans of its words: :func:`xstilts.wordalign.word_spans`) the same forward pass also
+        returns each word's vector at every layer -- the mean of its subword pieces -- as float32 (len(layers),
+        words of all texts in order, hidden), and the pieces per word."""
         if pooling not in POOLINGS:
             raise ValueError(f"pooling {pooling!r} not in {POOLINGS}")
-        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, add_special_tokens=True)
+        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, add_special_tokens=True,
+                             return_offsets_mapping=word_spans is not None)
         ids = enc["input_ids"]
+        if word_spans is not None:
+            if len(word_spans) != len(texts):
+                raise ValueError(f"{len(word_spans)} word-span lists for {len(texts)} texts")
+            tw = time.perf_counter()
+            w_of, p_of, pieces = self.word_pieces(enc, word_spans)
+            first = np.concatenate([[0], np.cumsum([len(s) for s in word_spans])])
+            words_out = np.zeros((len(layers), int(first[-1]), self.model.config.hidden_size), dtype=np.float32)
+            self.word_seconds += time.perf_counter() - tw
         special = set(self.tokenizer.all_special_ids)
         d = self.model.config.hidden_size
         out = np.zeros((len(layers), len(texts), d), dtype=np.float32)
@@ -93,6 +126,15 @@ class Embedder:
             batch, mask, pool_mask = batch.to(self.device), mask.to(self.device), pool_mask.to(self.device)
             with torch.autocast(self.device.type, dtype=dtype, enabled=use_amp):
                 hs = self.model(input_ids=batch, attention_mask=mask, output_hidden_states=True).hidden_states
+            tw = time.perf_counter()
+            if word_spans is not None:  # every piece of the batch -> its word's row in words_out, weight 1/pieces
+                rows = np.concatenate([first[i] + w_of[i] for i in idx])
+                flat = np.concatenate([r * width + p_of[i] for r, i in enumerate(idx)])
+                uniq, local = np.unique(rows, return_inverse=True)
+                target = torch.as_tensor(local, device=self.device)
+                source = torch.as_tensor(flat, device=self.device)
+                weight = 1.0 / torch.as_tensor(pieces[rows], dtype=torch.float32, device=self.device)
+                self.word_seconds += time.perf_counter() - tw
             for li, layer in enumerate(layers):
                 h = hs[layer].float()
                 if pooling == "cls":
@@ -101,29 +143,53 @@ class Embedder:
                     m = pool_mask.unsqueeze(-1).float()
                     v = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
                 out[li, idx] = v.cpu().numpy()
+                tw = time.perf_counter()
+                if word_spans is not None and len(target):
+                    acc = torch.zeros((len(uniq), h.shape[-1]), dtype=torch.float32, device=self.device)
+                    acc.index_add_(0, target, h.reshape(-1, h.shape[-1])[source] * weight[:, None])
+                    words_out[li, uniq] = acc.cpu().numpy()
+                    self.word_seconds += time.perf_counter() - tw
             self.tokens_seen += int(mask.sum())
             start = end
+        if word_spans is not None:
+            return out, words_out, pieces
         return out
 
 
+WORD_DTYPE = "float16"  # word vectors (xstilts.wordmeasures reads them in float32)
+
+
 def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_paths: dict[str, str], layers, pooling: str,
-               meta: dict, store_dtype: str = "float32") -> dict:
-    """Embed each named set (e.g. a language) of named sides (e.g. src/tgt) and save one .npz per set."""
+               meta: dict, store_dtype: str = "float32", word_paths: dict[str, str] | None = None) -> dict:
+    """Embed each named set (e.g. a language) of named sides (e.g. src/tgt) and save one .npz per set. For the sets
+    in ``word_paths`` the same pass also saves every word's vector per layer (:data:`WORD_DTYPE`; words as
+    :func:`xstilts.wordalign.word_spans` cuts them), its sentence offsets and pieces per word, to ``word_paths[key]``."""
+    from xstilts.wordalign import word_spans
+
+    word_paths = dict(word_paths or {})
     layer_idx = embedder.check_layers(layers)
     t0 = time.perf_counter()
-    last: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}  # per side, the previous set's texts and vectors: a
-    # side that repeats from set to set (the multi-parallel corpus's English) is embedded once
+    last: dict[str, tuple[tuple[str, ...], np.ndarray, dict]] = {}  # per side, the previous set's texts and vectors:
+    # a side that repeats from set to set (the multi-parallel corpus's English) is embedded once
     for key, sides in sets.items():
-        arrays = {}
+        arrays, words = {}, {}
         for side, texts in sides.items():
             if len(texts) == 0:
                 raise ValueError(f"{out_paths[key]}: set {key!r} side {side!r} has no sentences")
             texts_key = tuple(texts)
-            if side in last and last[side][0] == texts_key:
-                v = last[side][1]
+            if side in last and last[side][0] == texts_key and (key not in word_paths or last[side][2]):
+                v, w = last[side][1], last[side][2]
+            elif key in word_paths:
+                spans = [word_spans(t) for t in texts]
+                v, wv, pieces = embedder.embed(texts, layer_idx, pooling, spans)
+                v = v.astype(store_dtype)
+                w = {side: wv.astype(WORD_DTYPE), f"{side}_pieces": pieces.astype(np.int16),
+                     f"{side}_first": np.concatenate([[0], np.cumsum([len(x) for x in spans])]).astype(np.int64)}
+                last[side] = (texts_key, v, w)
             else:
-                v = embedder.embed(texts, layer_idx, pooling).astype(store_dtype)
-                last[side] = (texts_key, v)
+                v, w = embedder.embed(texts, layer_idx, pooling).astype(store_dtype), {}
+                last[side] = (texts_key, v, w)
+            words.update(w)
             bad = ~np.isfinite(v).all(axis=2)
             if bad.any():
                 li, row = map(int, np.argwhere(bad)[0])
@@ -133,8 +199,12 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
             arrays[side] = v
         info = {**meta, "pooling": pooling, "precision": embedder.precision, "store_dtype": store_dtype}
         atomic_save_npz(out_paths[key], layers=np.array(layer_idx), meta=np.array(repr(info)), **arrays)
+        if key in word_paths:
+            atomic_save_npz(word_paths[key], layers=np.array(layer_idx), meta=np.array(repr({**info, "store_dtype": WORD_DTYPE})),
+                            **words)
     dt = time.perf_counter() - t0
-    return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx}
+    return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx,
+            "word_seconds": embedder.word_seconds}
 
 
 def tatoeba_sets(paths: dict[str, str], pivot: str = "en") -> dict[str, dict[str, list[str]]]:
@@ -175,7 +245,7 @@ SET_READERS = {"tatoeba": tatoeba_sets, "flores": parallel_sets, "bucc": bucc_se
 
 
 def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, *, layers: list[int], model_layers: int,
-              meta: dict) -> dict:
+              meta: dict, word_paths: dict | None = None) -> dict:
     """One embedding job: load the encoder once, embed every set, save one .npz per set.
 
     ``settings`` holds exactly :data:`EMBEDDING_SETTINGS`; ``layers`` are the hidden_states indices to keep, resolved
@@ -186,4 +256,4 @@ def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dic
     if emb.n_layers != model_layers:
         raise ValueError(f"{model_dir} has {emb.n_layers} layers but the config says {model_layers} "
                          "(model.num_hidden_layers, or synthetic.architecture.num_hidden_layers): the layers would be wrong")
-    return embed_sets(emb, sets, out_paths, layers, settings["pooling"], meta, settings["store_dtype"])
+    return embed_sets(emb, sets, out_paths, layers, settings["pooling"], meta, settings["store_dtype"], word_paths)
