@@ -4,6 +4,7 @@ morphology."""
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +104,43 @@ def test_real_tatoeba_pairs_of_three_morphologies(tmp_path):
         per_sentence[code] = meta["links_per_sentence"]
     assert per_sentence["fra"] > per_sentence["tur"]
     assert per_sentence["fra"] > per_sentence["fin"]
+
+
+# two sentences; English words e00 e01 | e10 e11, non-English x00 x01 | x10 x11 x12 (x10 unlinked; x01 two pieces)
+EN = np.array([[1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 0, 1, 0, 1], [0, 0, 0, 1, 1]], dtype=float)
+XX = np.array([[1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, -1, 0, 1], [0, 0, 0, 1, 1]], dtype=float)
+FIRST_EN, FIRST_XX, PIECES = np.array([0, 2, 4]), np.array([0, 2, 5]), np.array([1, 2, 1, 1, 1])
+PAIRS = pd.DataFrame({"sentence": [0, 0, 1, 1], "en_word": [0, 1, 0, 1], "xx_word": [0, 1, 1, 2]})
+
+
+def test_word_measures_equal_a_hand_computation():
+    """Candidates are the linked words x00 x01 x11 x12. e00, e01, e11 meet their own word (cosine 1); e10 is
+    orthogonal to its x11 (cosine 0), and its best candidates are at 0.5 (x00, x01, x12: ties go to the lowest index,
+    x00 in the set, x12 in its sentence): a miss both ways. Every cross-sentence cosine is 0.5 (the shared last
+    dimension: anisotropy), so the random-pair cosine is 0.5 whatever pair is drawn and is subtracted."""
+    h = W.word_hits(EN, XX, FIRST_EN, FIRST_XX, PIECES, PAIRS, seed=1)
+    assert h["hit_sent"].tolist() == [True, True, False, True]
+    assert h["hit_set"].tolist() == [True, True, False, True]
+    np.testing.assert_allclose(h["cos_pair"], [1, 1, 0, 1], atol=1e-6)
+    np.testing.assert_allclose(h["cos_random"], [0.5] * 4, atol=1e-6)
+    m = W.word_measures(h)
+    expected = {"word_retrieval_sent": 0.75, "word_retrieval_set": 0.75, "word_cosine_gap": 0.75 - 0.5,
+                "word_retrieval_sent_multi": 1.0, "word_retrieval_set_multi": 1.0, "word_cosine_gap_multi": 1 - 0.5,
+                "word_retrieval_sent_single": 2 / 3, "word_retrieval_set_single": 2 / 3, "word_cosine_gap_single": 2 / 3 - 0.5}
+    assert m == pytest.approx(expected, abs=1e-6)
+
+
+def test_set_retrieval_sees_the_candidates_of_other_sentences():
+    """x00 turned slightly away from e00 and a word of the other sentence equal to e00: e00 still finds x00 in its
+    sentence, not in the set."""
+    xx = XX.copy()
+    xx[0] = [1, 0.2, 0, 0, 1]
+    xx[3] = [1, 0, 0, 0, 1]
+    h = W.word_hits(EN, xx, FIRST_EN, FIRST_XX, PIECES, PAIRS, seed=1)
+    assert h["hit_sent"].tolist()[0] and not h["hit_set"].tolist()[0]
+
+
+def test_word_tables_give_nan_rows_for_a_skipped_language():
+    vec = {"en": EN[None], "src": XX[None], "en_first": FIRST_EN, "src_first": FIRST_XX, "src_pieces": PIECES}
+    table, hits = W.word_tables(vec, [3], PAIRS.iloc[:0], "zh", "base", corpus="flores", skipped="no spaces")
+    assert set(table["measure"]) == set(W.WORD_MEASURES) and table["value"].isna().all() and hits.empty

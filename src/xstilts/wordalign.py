@@ -150,3 +150,129 @@ def precision_recall(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
     hit = len(p & t)
     return {"precision": hit / len(p) if p else float("nan"), "recall": hit / len(t) if t else float("nan"),
             "predicted": len(p), "true": len(t)}
+
+
+# ============================================================================================================
+# word-level alignment measures (per language x condition x stored layer)
+# ============================================================================================================
+
+# the base measures and their split by whether the non-English word is one subword piece or several
+WORD_BASE_MEASURES = ("word_retrieval_sent", "word_retrieval_set", "word_cosine_gap")
+WORD_SPLITS = ("single", "multi")
+WORD_MEASURES = (*WORD_BASE_MEASURES, *(f"{m}_{s}" for m in WORD_BASE_MEASURES for s in WORD_SPLITS))
+HIT_COLUMNS = ("layer", "sentence", "en_word", "xx_word", "multi", "hit_sent", "hit_set", "cos_pair", "cos_random")
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.where(n > 0, n, 1.0)
+
+
+def word_hits(en: np.ndarray, xx: np.ndarray, en_first: np.ndarray, xx_first: np.ndarray, xx_pieces: np.ndarray,
+              pairs: pd.DataFrame, seed: int = 0, block: int = 2048) -> pd.DataFrame:
+    """Per confident link (one layer's word vectors ``en``, ``xx``: rows = words of all sentences, ``*_first`` the
+    sentence offsets): whether the English word's vector retrieves (cosine, ties: lowest index) one of its aligned
+    words among the **candidates** -- the non-English words with a confident link -- of the same sentence
+    (``hit_sent``) and of the whole set (``hit_set``); the cosine of the pair and of a random pair (the English word
+    with a candidate of another sentence, seeded); ``multi``: the non-English word has several subword pieces.
+    Words cut off by ``max_length`` (no pieces) are left out."""
+    p = pairs[list(PAIR_COLUMNS)].to_numpy(dtype=np.int64)
+    ge = en_first[p[:, 0]] + p[:, 1]
+    gx = xx_first[p[:, 0]] + p[:, 2]
+    keep = xx_pieces[gx] > 0
+    ge, gx, p = ge[keep], gx[keep], p[keep]
+    cols = {c: np.zeros(0) for c in HIT_COLUMNS if c != "layer"}
+    if len(p) == 0:
+        return pd.DataFrame({"sentence": np.zeros(0, np.int64), **{c: v for c, v in cols.items() if c != "sentence"}})
+    cand = np.unique(gx)  # candidate words (global rows), sorted: ties go to the lowest index
+    cand_sent = np.searchsorted(xx_first, cand, side="right") - 1
+    aligned: dict[int, set[int]] = {}
+    for e, x in zip(ge.tolist(), gx.tolist()):
+        aligned.setdefault(e, set()).add(x)
+    eu, xu = _unit(en), _unit(xx[cand])
+    queries = np.unique(ge)
+    best_set, best_sent = {}, {}
+    for b in range(0, len(queries), block):
+        q = queries[b : b + block]
+        sims = eu[q] @ xu.T
+        q_sent = np.searchsorted(en_first, q, side="right") - 1
+        for k, (qq, s) in enumerate(zip(q.tolist(), q_sent.tolist())):
+            best_set[qq] = int(cand[np.argmax(sims[k])])
+            own = np.nonzero(cand_sent == s)[0]
+            best_sent[qq] = int(cand[own[np.argmax(sims[k, own])]])
+    rng = np.random.default_rng(seed)
+    sent = p[:, 0]
+    rand = cand[rng.integers(0, len(cand), len(p))]
+    for _ in range(20):  # a random partner from another sentence (redraw the few from the same one)
+        same = (np.searchsorted(xx_first, rand, side="right") - 1) == sent
+        if not same.any() or len(np.unique(cand_sent)) < 2:
+            break
+        rand[same] = cand[rng.integers(0, len(cand), int(same.sum()))]
+    xn = _unit(xx)
+    return pd.DataFrame({
+        "sentence": sent, "en_word": p[:, 1], "xx_word": p[:, 2], "multi": xx_pieces[gx] > 1,
+        "hit_sent": np.array([best_sent[e] in aligned[e] for e in ge.tolist()]),
+        "hit_set": np.array([best_set[e] in aligned[e] for e in ge.tolist()]),
+        "cos_pair": np.einsum("ij,ij->i", eu[ge], xn[gx]).astype(np.float64),
+        "cos_random": np.einsum("ij,ij->i", eu[ge], xn[rand]).astype(np.float64),
+    })
+
+
+def word_measures(hits: pd.DataFrame) -> dict[str, float]:
+    """The word measures of one layer's hits: retrieval accuracy in the sentence and in the set, the cosine of aligned
+    pairs minus that of random pairs; each also over the single-piece and the multi-piece non-English words (NaN
+    where there are none)."""
+    def of(h: pd.DataFrame) -> dict[str, float]:
+        if h.empty:
+            return dict.fromkeys(WORD_BASE_MEASURES, float("nan"))
+        return {"word_retrieval_sent": float(h["hit_sent"].mean()), "word_retrieval_set": float(h["hit_set"].mean()),
+                "word_cosine_gap": float(h["cos_pair"].mean() - h["cos_random"].mean())}
+
+    out = of(hits)
+    for split, part in (("single", hits[~hits["multi"].astype(bool)]), ("multi", hits[hits["multi"].astype(bool)])):
+        out.update({f"{m}_{split}": v for m, v in of(part).items()})
+    return out
+
+
+def word_tables(vectors: dict, layers: list[int], pairs: pd.DataFrame, language: str, condition: str, *, corpus: str,
+                seed: int = 0, skipped: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every stored layer's word measures as alignment-table rows (corpus, language, condition, layer, measure, value;
+    NaN for a language without pairs: ``skipped`` says why) and the per-link hits of every layer."""
+    rows, hits = [], []
+    for li, layer in enumerate(layers):
+        if skipped or pairs.empty:
+            m = dict.fromkeys(WORD_MEASURES, float("nan"))
+        else:
+            h = word_hits(vectors["en"][li], vectors["src"][li], vectors["en_first"], vectors["src_first"],
+                          vectors["src_pieces"], pairs, seed)
+            hits.append(h.assign(layer=int(layer)))
+            m = word_measures(h)
+        rows += [{"corpus": corpus, "language": language, "condition": condition, "layer": int(layer), "measure": k, "value": v}
+                 for k, v in m.items()]
+    h = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame(columns=list(HIT_COLUMNS))
+    return pd.DataFrame(rows), h[list(HIT_COLUMNS)]
+
+
+def word_measures_job(*, words: str, pairs: str, language: str, condition: str, corpus: str, out: dict, seed: int = 0,
+                      truth: str | None = None) -> dict:
+    """One language x condition: the word vectors of its embedding job and its word pairs -> ``out["alignment"]``
+    (the word measures of every stored layer, rows like xstilts.alignment's) and ``out["hits"]`` (per link and
+    layer; with ``truth``, the synthetic world's true alignment, the same hits from the true pairs too, ``pairs``
+    column ``aligner``/``truth``)."""
+    from xstilts.io import atomic_write_parquet
+
+    with np.load(words, allow_pickle=False) as z:
+        vectors = {k: z[k] for k in z.files if k != "meta"}
+    layers = vectors.pop("layers").tolist()
+    p, info = read_pairs(pairs)
+    table, hits = word_tables(vectors, layers, p, language, condition, corpus=corpus, seed=seed, skipped=info.get("skipped", ""))
+    hits = hits.assign(pairs="aligner")
+    if truth is not None:
+        t = pd.read_parquet(truth)
+        t = t[t["language"] == language]
+        _, th = word_tables(vectors, layers, t, language, condition, corpus=corpus, seed=seed)
+        hits = pd.concat([hits, th.assign(pairs="truth")], ignore_index=True)
+    atomic_write_parquet(table, out["alignment"])
+    atomic_write_parquet(hits.assign(language=language, condition=condition), out["hits"])
+    return {"links": len(p), "skipped": info.get("skipped", ""), "layers": layers}
