@@ -85,12 +85,21 @@ def test_every_outcome_has_a_human_label(name, label):
     assert labels.measure(name) == label
 
 
+RETRIEVAL = ("retrieval_", "word_retrieval_")
+
+
 def test_retrieval_outcomes_of_both_corpora_are_shown_in_points():
-    assert {labels.unit(n) for n in outcomes.OUTCOMES if outcomes.split_outcome(n)[1].startswith("retrieval_")} == {"points"}
+    assert {labels.unit(n) for n in outcomes.OUTCOMES if outcomes.split_outcome(n)[1].startswith(RETRIEVAL)} == {"points"}
 
 
 def test_geometry_outcomes_have_no_unit():
-    assert {labels.unit(n) for n in outcomes.OUTCOMES if not outcomes.split_outcome(n)[1].startswith("retrieval_")} == {""}
+    assert {labels.unit(n) for n in outcomes.OUTCOMES if not outcomes.split_outcome(n)[1].startswith(RETRIEVAL)} == {""}
+
+
+def test_word_measures_are_outcomes_of_the_multi_parallel_corpus_only():
+    assert outcomes.split_outcome("flores.word_retrieval_sent_multi") == ("flores", "word_retrieval_sent_multi")
+    with pytest.raises(ValueError, match="word measures on flores only"):
+        outcomes.split_outcome("tatoeba.word_retrieval_sent")
 
 
 # ---------------------------------------------------------------- the plan: corpora, languages, paths

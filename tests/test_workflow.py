@@ -102,6 +102,11 @@ def test_full_study_dag_builds_offline(tmp_path):
     assert c["retrieval"] == (74 + 89) * 11
     assert c["bucc"] == 4 * 11
     assert c["morphology_measures"] == 89
+    # word-level alignment: one eflomal job per FLORES+ language (independent of condition and layer), the word measures
+    # per language x condition from the FLORES+ embedding pass (no further embedding job), one summary
+    assert c["wordalign"] == 89
+    assert c["word_measures"] == 89 * 11
+    assert c["word_summary"] == 1
 
 
 @pytest.mark.slow

@@ -21,12 +21,19 @@ _MEASURE_WORDS: dict[str, str] = {
     "retrieval_centered_mean": "retrieval accuracy, mean-centred, mean of both directions",
     "cka": "linear CKA",
     "cosine_gap": "cosine gap (translations − other pairs)",
+    "word_retrieval_sent": "word retrieval accuracy in the sentence",
+    "word_retrieval_set": "word retrieval accuracy in the set",
+    "word_cosine_gap": "word cosine gap (aligned − random pairs)",
 }
+_WORD_SPLIT_WORDS = {"single": "one-piece words", "multi": "multi-piece words"}
+for _m in list(_MEASURE_WORDS):
+    if _m.startswith("word_"):
+        _MEASURE_WORDS.update({f"{_m}_{s}": f"{_MEASURE_WORDS[_m]}, {w}" for s, w in _WORD_SPLIT_WORDS.items()})
 
 
 def _measure_label(corpus: str, measure: str, bare: bool) -> str:
     words = _MEASURE_WORDS[measure]
-    if measure.startswith("retrieval_"):
+    if measure.startswith(("retrieval_", "word_retrieval_")):
         return f"{CORPUS_NAMES[corpus]} {words}"
     return words if bare else f"{words}, {CORPUS_NAMES[corpus]}"
 
@@ -34,7 +41,7 @@ def _measure_label(corpus: str, measure: str, bare: bool) -> str:
 # every name `regression.outcome` accepts (xstilts.outcomes: <corpus>.<measure>; a bare measure is Tatoeba's)
 MEASURES: dict[str, str] = {name: _measure_label(*split_outcome(name), bare="." not in name) for name in OUTCOMES}
 # measures that are proportions, shown in points
-POINT_MEASURES = frozenset(k for k in MEASURES if split_outcome(k)[1].startswith("retrieval_"))
+POINT_MEASURES = frozenset(k for k in MEASURES if split_outcome(k)[1].startswith(("retrieval_", "word_retrieval_")))
 
 # language-level predictors and controls (xstilts.morphology, the language table)
 PREDICTORS: dict[str, str] = {

@@ -19,8 +19,15 @@ BARE_CORPUS = "tatoeba"  # the corpus of a bare measure name
 # the measures of xstilts.alignment, per corpus x condition x language x stored layer
 MEASURES = ("retrieval_en2xx", "retrieval_xx2en", "retrieval_mean", "retrieval_centered_en2xx", "retrieval_centered_mean",
             "cka", "cosine_gap")
+# word-level measures (xstilts.wordalign): retrieval of each English word occurrence's aligned word among the
+# candidate words of its sentence and of the whole set, aligned minus random-pair cosine, and each split by whether
+# the non-English word is one subword piece or several; measured on the multi-parallel corpus only (WORD_CORPUS)
+WORD_BASE_MEASURES = ("word_retrieval_sent", "word_retrieval_set", "word_cosine_gap")
+WORD_SPLITS = ("single", "multi")
+WORD_MEASURES = (*WORD_BASE_MEASURES, *(f"{m}_{s}" for m in WORD_BASE_MEASURES for s in WORD_SPLITS))
+WORD_CORPUS = "flores"
 # every name `regression.outcome` accepts (the schema's enum lists the same; tests/test_plan.py checks they agree)
-OUTCOMES = (*MEASURES, *(f"{c}.{m}" for c in ALIGNMENT_CORPORA for m in MEASURES))
+OUTCOMES = (*MEASURES, *(f"{c}.{m}" for c in ALIGNMENT_CORPORA for m in MEASURES), *(f"{WORD_CORPUS}.{m}" for m in WORD_MEASURES))
 
 
 def split_outcome(name: str) -> tuple[str, str]:
@@ -28,9 +35,10 @@ def split_outcome(name: str) -> tuple[str, str]:
     the config key and the accepted names."""
     corpus, _, measure = name.rpartition(".")
     corpus = corpus or BARE_CORPUS
-    if corpus not in ALIGNMENT_CORPORA or measure not in MEASURES:
+    if f"{corpus}.{measure}" not in OUTCOMES:
         raise ValueError(f"config key 'regression.outcome': {name!r} is not an alignment outcome "
-                         f"(<corpus>.<measure>, corpus one of {list(ALIGNMENT_CORPORA)}, measure one of {list(MEASURES)})")
+                         f"(<corpus>.<measure>, corpus one of {list(ALIGNMENT_CORPORA)}, measure one of {list(MEASURES)}; "
+                         f"word measures on {WORD_CORPUS} only: {list(WORD_MEASURES)})")
     return corpus, measure
 
 

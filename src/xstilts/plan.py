@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.config import SCHEMA, ConfigError, parallel_in_study, raise_problems, semantic_problems, validate_config
-from xstilts.outcomes import ALIGNMENT_CORPORA, split_outcome
+from xstilts.outcomes import ALIGNMENT_CORPORA, WORD_CORPUS, split_outcome
 
 # ============================================================================================================
 # file layout: every path template once (wildcards in braces), relative to the results root
@@ -68,6 +68,16 @@ TEMPLATES: dict[str, str] = {
     "pair_score": "retrieval/{corpus}/{condition}/{lang}.json",
     "bucc_score": "retrieval/bucc/{condition}/{lang}.json",
     "alignment": "alignment/{corpus}/{condition}/{lang}.parquet",
+    # word-level alignment (xstilts.wordalign) on the multi-parallel corpus: word pairs from eflomal once per language
+    # (independent of condition and layer); word vectors from the FLORES+ embedding pass (temporary); the word measures
+    # as alignment-table rows and the per-link hits; the summary's figures
+    "word_pairs": "wordpairs/{lang}.parquet",
+    "word_vectors": "embeddings/flores/{condition}/{lang}.words.npz",
+    "word_alignment": "alignment/words/{condition}/{lang}.parquet",
+    "word_hits": "retrieval/words/{condition}/{lang}.hits.parquet",
+    "word_summary": "findings/word_alignment.csv",
+    "word_aligner": "findings/word_aligner.csv",
+    "word_summary_md": "findings/word_alignment.md",
     # morphology
     "morphology": "morphology/{lang}.json",
     "morphology_sample_size": "morphology/sample_size.json",
@@ -352,6 +362,27 @@ class StudyPlan:
         if corpus == "flores":
             return self.layout.parallel
         raise KeyError(f"no translation-pair corpus {corpus!r} (known: {list(ALIGNMENT_CORPORA)})")
+
+    # ---------------------------------------------------------------- word-level alignment (xstilts.wordalign)
+    @property
+    def word_languages(self) -> tuple[str, ...]:
+        """The languages with word pairs and word measures: those of the multi-parallel corpus (FLORES+ devtest; the
+        synthetic world's parallel set), one alignment job each; none when the study has no such corpus."""
+        return self.corpus_languages(WORD_CORPUS)
+
+    def word_extra_text(self, lang: str) -> list[str]:
+        """Other pinned parallel text the aligner also reads for ``lang`` (its Tatoeba pairs, when it has them)."""
+        return [self.layout.path("tatoeba", lang=lang)] if lang in self.tatoeba_languages else []
+
+    @property
+    def wordalign(self) -> dict:
+        """What a word-alignment job reads: the unsegmented scripts it skips, and the seed."""
+        return _settings({"unsegmented": list(self.config["morphology"]["unsegmented"]), "seed": self.seed})
+
+    @property
+    def word_summary(self) -> dict:
+        """What the word-level summary reads: the bootstrap size of the findings (regression.n_boot)."""
+        return _settings({"n_boot": int(self.config["regression"]["n_boot"])})
 
     @property
     def outcome(self) -> str:

@@ -491,7 +491,7 @@ def summary_markdown(*, targets: pd.DataFrame, xtreme: pd.DataFrame, xtreme_task
 
 def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str], cells: str, layers: str, pooled: str,
                diagnostics: str, morph_info: str, opening: str, findings_delta: str, delta_figure: str, layer_figure: str,
-               settings: dict, out: dict[str, str], interaction: str | None = None) -> pd.DataFrame:
+               settings: dict, out: dict[str, str], interaction: str | None = None, word_summary: str | None = None) -> pd.DataFrame:
     """The tables, figures, ``summary.md`` and the HTML the Snakemake report shows inline, from every score file and
     the regression/findings outputs (``findings_delta`` is the table the opening paragraph was written from: an input
     so the summary follows it; ``interaction``: the morphology × size table).  ``settings``: primary, outcome,
@@ -545,6 +545,8 @@ def report_job(*, target_scores: list[str], tatoeba: list[str], bucc: list[str],
                             bucc=shown["bucc"], figures=figures, config_name=settings["study"], outcome=outcome,
                             controls=list(settings["controls"]), bucc_notes=notes, opening=Path(opening).read_text(),
                             interaction=shown["interaction"], interaction_text=interaction_note(inter))
+    if word_summary:  # the word-level section (xstilts.wordalign), as its job wrote it
+        text = text.rstrip("\n") + "\n\n" + Path(word_summary).read_text(encoding="utf-8")
     atomic_write_text(text, out["summary"])
     title = f"X-STILTs × morphology: summary ({settings['study']})"
     atomic_write_text(markdown_html(text, Path(out["summary"]).parent, title), out["summary_html"])

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xstilts.outcomes import WORD_BASE_MEASURES, WORD_MEASURES
+
 ALIGNER = "eflomal"
 ALIGNER_SETTINGS = {"model": 3, "n_samplers": 3, "null_prior": 0.2, "symmetrisation": "intersection", "lowercase": True}
 WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
@@ -156,10 +158,7 @@ def precision_recall(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
 # word-level alignment measures (per language x condition x stored layer)
 # ============================================================================================================
 
-# the base measures and their split by whether the non-English word is one subword piece or several
-WORD_BASE_MEASURES = ("word_retrieval_sent", "word_retrieval_set", "word_cosine_gap")
-WORD_SPLITS = ("single", "multi")
-WORD_MEASURES = (*WORD_BASE_MEASURES, *(f"{m}_{s}" for m in WORD_BASE_MEASURES for s in WORD_SPLITS))
+# the base measures and their split by whether the non-English word is one subword piece or several: xstilts.outcomes
 HIT_COLUMNS = ("layer", "sentence", "en_word", "xx_word", "multi", "hit_sent", "hit_set", "cos_pair", "cos_random")
 
 
@@ -276,3 +275,127 @@ def word_measures_job(*, words: str, pairs: str, language: str, condition: str, 
     atomic_write_parquet(table, out["alignment"])
     atomic_write_parquet(hits.assign(language=language, condition=condition), out["hits"])
     return {"links": len(p), "skipped": info.get("skipped", ""), "layers": layers}
+
+
+# ============================================================================================================
+# the summary: base word retrieval per language, its change per condition with a CI, the aligner against the truth
+# ============================================================================================================
+
+
+def _delta_ci(base: pd.DataFrame, cond: pd.DataFrame, column: str, n_boot: int, rng: np.random.Generator) -> tuple[float, float, float]:
+    """Mean over languages of the paired change in ``column`` (the same links under both models), with a 95% bootstrap
+    CI over sentences, resampled within each language."""
+    keys = ["language", "sentence", "en_word", "xx_word"]
+    m = base[keys + [column]].merge(cond[keys + [column]], on=keys, suffixes=("_b", "_c"))
+    m["d"] = m[f"{column}_c"].astype(float) - m[f"{column}_b"].astype(float)
+    point, boots = [], []
+    for _, g in m.groupby("language", sort=True):
+        s = g.groupby("sentence")["d"].agg(["sum", "count"])
+        sums, counts = s["sum"].to_numpy(), s["count"].to_numpy()
+        point.append(sums.sum() / counts.sum())
+        pick = rng.integers(0, len(s), (n_boot, len(s)))
+        boots.append(sums[pick].sum(1) / np.maximum(counts[pick].sum(1), 1))
+    b = np.mean(boots, axis=0)
+    return float(np.mean(point)), float(np.quantile(b, 0.025)), float(np.quantile(b, 0.975))
+
+
+def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: int, seed: int, out: dict,
+                     truth: str | None = None) -> dict:
+    """``out["table"]``: per language x condition at hidden_states ``layer``, the word retrieval in the sentence and in
+    the set (aligner pairs), and per condition its Δ (mean over languages) with a 95% CI; ``out["aligner"]``: per
+    language, the aligner, links, links per sentence, CPU seconds and (with ``truth``) precision and recall; with
+    ``truth`` also the correlation across languages x conditions of the measure from aligner and from true pairs;
+    ``out["markdown"]``: the summary's section."""
+    from xstilts.io import atomic_write_text
+
+    h = pd.concat([pd.read_parquet(p) for p in hits], ignore_index=True)
+    h = h[h["layer"] == layer]
+    al = h[h["pairs"] == "aligner"]
+    rows = []
+    for (lang, cond), g in al.groupby(["language", "condition"], sort=True):
+        rows.append({"language": lang, "condition": cond, "layer": layer, "links": len(g),
+                     "word_retrieval_sent": g["hit_sent"].mean(), "word_retrieval_set": g["hit_set"].mean(),
+                     "word_cosine_gap": g["cos_pair"].mean() - g["cos_random"].mean()})
+    table = pd.DataFrame(rows)
+    rng = np.random.default_rng(seed)
+    deltas = []
+    conditions = [c for c in dict.fromkeys(al["condition"]) if c != "base"]
+    base = al[al["condition"] == "base"]
+    for cond in conditions:
+        d = {"condition": cond}
+        for col in ("hit_sent", "hit_set"):
+            d[col], d[f"{col}_lo"], d[f"{col}_hi"] = _delta_ci(base, al[al["condition"] == cond], col, n_boot, rng)
+        deltas.append(d)
+    deltas = pd.DataFrame(deltas)
+    aligner = []
+    tr = pd.read_parquet(truth) if truth else None
+    for p in pairs:
+        df, info = read_pairs(p)
+        row = {k: info.get(k) for k in ("language", "aligner", "links", "links_per_sentence", "training_sentences", "cpu_seconds",
+                                         "skipped")}
+        if tr is not None:
+            row.update(precision_recall(df, tr[tr["language"] == info["language"]]))
+        aligner.append(row)
+    aligner = pd.DataFrame(aligner)
+    corr = None
+    if truth is not None and (h["pairs"] == "truth").any():
+        per = h.groupby(["pairs", "language", "condition"])["hit_sent"].mean().unstack("pairs").dropna()
+        corr = {"pearson": float(np.corrcoef(per["aligner"], per["truth"])[0, 1]),
+                "spearman": float(per["aligner"].rank().corr(per["truth"].rank())), "cells": len(per)}
+    both = pd.concat([table, deltas.rename(columns={"hit_sent": "delta_word_retrieval_sent", "hit_sent_lo": "delta_sent_lo",
+                                                    "hit_sent_hi": "delta_sent_hi", "hit_set": "delta_word_retrieval_set",
+                                                    "hit_set_lo": "delta_set_lo", "hit_set_hi": "delta_set_hi"}
+                                           ).assign(language="mean", layer=layer)], ignore_index=True)
+    atomic_write_text(both.to_csv(index=False), out["table"])
+    atomic_write_text(aligner.to_csv(index=False), out["aligner"])
+    atomic_write_text(word_markdown(table, deltas, aligner, corr, layer), out["markdown"])
+    return {"deltas": deltas, "aligner": aligner, "correlation": corr}
+
+
+def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFrame, corr: dict | None, layer: int) -> str:
+    """The summary's word-level section (points, 0-100)."""
+    s = ALIGNER_SETTINGS
+    lines = [f"## Word-level alignment (hidden_states[{layer}])", "",
+             f"Word pairs: {ALIGNER} (model {s['model']}, {s['n_samplers']} samplers, null prior {s['null_prior']}), both "
+             "directions, kept only where both agree (intersection), once per language on the multi-parallel corpus (plus "
+             "the language's Tatoeba pairs as extra training text). Each English word occurrence's vector (mean of its "
+             "subword pieces) retrieves its aligned word among the linked words of its sentence and of the whole set.", ""]
+    base = table[table["condition"] == "base"].set_index("language")
+    al = aligner.set_index("language")
+    head = "| language | base word retrieval, sentence | base word retrieval, set | links | links per sentence |"
+    sep = "|---|---:|---:|---:|---:|"
+    has_pr = "precision" in al
+    if has_pr:
+        head += " aligner precision | aligner recall |"
+        sep += "---:|---:|"
+    lines += [head, sep]
+    for lang in al.index:
+        skipped = al.loc[lang, "skipped"] if "skipped" in al else None
+        if isinstance(skipped, str) and skipped:
+            lines.append(f"| {lang} | skipped: {skipped} | | 0 | |" + (" | |" if has_pr else ""))
+            continue
+        b = base.loc[lang] if lang in base.index else None
+        cells = [lang, f"{100 * b['word_retrieval_sent']:.1f}" if b is not None else "–",
+                 f"{100 * b['word_retrieval_set']:.1f}" if b is not None else "–", f"{int(al.loc[lang, 'links'])}",
+                 f"{al.loc[lang, 'links_per_sentence']:.2f}"]
+        if has_pr:
+            cells += [f"{al.loc[lang, 'precision']:.3f}", f"{al.loc[lang, 'recall']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if not base.empty:
+        lines += ["", f"Mean over languages: base word retrieval {100 * base['word_retrieval_sent'].mean():.1f} points in the "
+                  f"sentence, {100 * base['word_retrieval_set'].mean():.1f} in the set."]
+    if len(deltas):
+        lines += ["", "Δ word retrieval, condition − base (points, mean over languages; 95% CI, bootstrap over sentences "
+                  "within each language):", "", "| condition | Δ in the sentence | Δ in the set |", "|---|---:|---:|"]
+        for _, d in deltas.iterrows():
+            lines.append(f"| {d['condition']} | {100 * d['hit_sent']:+.1f} ({100 * d['hit_sent_lo']:+.1f} to "
+                         f"{100 * d['hit_sent_hi']:+.1f}) | {100 * d['hit_set']:+.1f} ({100 * d['hit_set_lo']:+.1f} to "
+                         f"{100 * d['hit_set_hi']:+.1f}) |")
+    if has_pr:
+        ok = al["precision"].dropna()
+        lines += ["", f"Aligner against the true word alignment: precision {ok.min():.3f}–{ok.max():.3f}, recall "
+                  f"{al['recall'].min():.3f}–{al['recall'].max():.3f} over the languages (confident links only)."]
+    if corr is not None:
+        lines.append(f"Word retrieval in the sentence from aligner pairs vs from true pairs, across {corr['cells']} languages × "
+                     f"conditions: Pearson r = {corr['pearson']:.3f}, Spearman ρ = {corr['spearman']:.3f}.")
+    return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ import os
 import re
 from pathlib import Path
 
-from xstilts.outcomes import CORPUS_NAMES
+from xstilts.outcomes import CORPUS_NAMES, WORD_CORPUS
 from xstilts.plan import LAYOUT, load_plan
 from xstilts.study import check_results, claim_results
 
@@ -30,6 +30,7 @@ CORPORA = dict(PLAN.corpora)  # translation-pair corpus -> its languages (Tatoeb
 BUCC_LANGS = list(PLAN.bucc_languages)
 STUDY_LANGS = list(PLAN.study_languages)
 PIVOT = PLAN.pivot
+WORD_LANGS = list(PLAN.word_languages)  # languages with word pairs and word measures (xstilts.wordalign)
 DATA = LAYOUT.data
 BASE_MODEL = LAYOUT.base_model
 ENVS = Path(workflow.basedir) / "envs"  # one conda environment per library extra (envs/README.md)
@@ -276,8 +277,42 @@ def all_bucc_scores():
 
 
 def all_alignment():
-    """The alignment tables of every corpus (the regression picks its outcome's rows: xstilts.outcomes)."""
-    return PLAN.every_pair("alignment")
+    """The alignment tables of every corpus and the word-level tables (the regression picks its outcome's rows:
+    xstilts.outcomes)."""
+    return PLAN.every_pair("alignment") + PLAN.every("word_alignment", langs=WORD_LANGS)
+
+
+# ---------------------------------------------------------------- word-level alignment
+def word_vector_outputs():
+    """The FLORES+ embedding job's word vectors (one temporary file per language), keyed words_<lang>."""
+    return {f"words_{l}": temp(p) for l, p in PLAN.per_language("word_vectors", WORD_LANGS).items()}
+
+
+def get_wordalign_inputs(wildcards):
+    """The multi-parallel corpus and the language's other pinned parallel text (its Tatoeba pairs, if any)."""
+    return {"parallel": PLAN.pair_data(WORD_CORPUS, wildcards.lang), "extra": PLAN.word_extra_text(wildcards.lang)}
+
+
+def get_word_measures_inputs(wildcards):
+    out = {
+        "words": LAYOUT.path("word_vectors", condition=wildcards.condition, lang=wildcards.lang),
+        "pairs": LAYOUT.path("word_pairs", lang=wildcards.lang),
+    }
+    if SYNTHETIC:
+        out["truth"] = LAYOUT.parallel_truth
+    return out
+
+
+def get_word_summary_inputs(wildcards):
+    out = {"hits": PLAN.every("word_hits", langs=WORD_LANGS), "pairs": list(PLAN.per_language("word_pairs", WORD_LANGS).values())}
+    if SYNTHETIC:
+        out["truth"] = LAYOUT.parallel_truth
+    return out
+
+
+def word_summary_input():
+    """The report's word-level section, when the study has word measures."""
+    return {"word_summary": LAYOUT.word_summary_md} if WORD_LANGS else {}
 
 
 def all_tatoeba_hits():

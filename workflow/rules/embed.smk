@@ -15,6 +15,7 @@ for corpus, corpus_langs in CORPORA.items():
             model=get_condition_model,
         output:
             **PLAN.per_language("pair_embeddings", corpus_langs, corpus=corpus),
+            **(word_vector_outputs() if corpus == WORD_CORPUS else {}),
         log:
             f"logs/embed/{corpus}/{{condition}}.log",
         benchmark:

@@ -33,6 +33,7 @@ rule findings:
 
 rule report:
     input:
+        **word_summary_input(),
         target_scores=all_target_scores(),
         tatoeba=all_tatoeba_scores(),
         bucc=all_bucc_scores(),

@@ -1,0 +1,67 @@
+# Stage 7b: word-level alignment (xstilts.wordalign). Word pairs from eflomal once per language of the multi-parallel
+# corpus (FLORES+ devtest; the synthetic world's parallel set), both directions intersected, independent of condition
+# and layer (the aligner also reads the language's Tatoeba pairs); the word vectors come from the FLORES+ embedding
+# pass (embed.smk: no second forward pass); per condition × language the word measures of every stored layer (rows
+# like the alignment tables', read by the regression) and the per-link hits; then the summary's section.
+
+
+rule wordalign:
+    input:
+        unpack(get_wordalign_inputs),
+    output:
+        LAYOUT.word_pairs,
+    log:
+        "logs/wordalign/{lang}.log",
+    benchmark:
+        "benchmarks/wordalign/{lang}.tsv"
+    conda:
+        conda_env("align")
+    params:
+        pivot=PIVOT,
+        settings=PLAN.wordalign,
+    message:
+        "Word pairs of {wildcards.lang} (eflomal, both directions intersected)"
+    script:
+        "../scripts/wordalign.py"
+
+
+rule word_measures:
+    input:
+        unpack(get_word_measures_inputs),
+    output:
+        alignment=LAYOUT.word_alignment,
+        hits=LAYOUT.word_hits,
+    log:
+        "logs/wordalign/measures/{condition}/{lang}.log",
+    benchmark:
+        "benchmarks/wordalign/measures/{condition}/{lang}.tsv"
+    conda:
+        conda_env("stats")
+    params:
+        corpus=WORD_CORPUS,
+        seed=PLAN.seed,
+    message:
+        "Word-level alignment {wildcards.lang} ({wildcards.condition})"
+    script:
+        "../scripts/word_measures.py"
+
+
+rule word_summary:
+    input:
+        unpack(get_word_summary_inputs),
+    output:
+        table=LAYOUT.word_summary,
+        aligner=LAYOUT.word_aligner,
+        markdown=LAYOUT.word_summary_md,
+    log:
+        "logs/wordalign/summary.log",
+    conda:
+        conda_env("stats")
+    params:
+        layer=PLAN.layers.main,
+        settings=PLAN.word_summary,
+        seed=PLAN.seed,
+    message:
+        "Word-level alignment: base per language, Δ per condition with CIs, the aligner's precision and recall"
+    script:
+        "../scripts/word_summary.py"
