@@ -147,3 +147,17 @@ def test_cost_cli_prints_the_alignment_corpora_and_their_storage(capsys):
     assert "float16 (2 B) × 1024 dims × 25 stored layers" in out
     vectors = re.search(r"storage\s+flores\+ devtest \d+\+en\s+([\d,]+) vectors", out).group(1)
     assert int(vectors.replace(",", "")) == 2 * n_flores * cost.FLORES_DEVTEST  # each language's file holds its English
+
+
+def test_cost_cli_prints_the_word_alignment_cost(capsys):
+    """No second forward pass: the word vectors add FLOPs to the FLORES+ embedding jobs but no tokens; eflomal runs
+    once per FLORES+ language, the word measures once per language × condition."""
+    cost.main([str(ROOT / "config/config.yaml")])
+    out = capsys.readouterr().out
+    plan = _study()
+    n, c = len(plan.word_languages), len(plan.conditions)
+    assert re.search(rf"^  embedding\s+word vectors, flores\+ {n}\+en × {c}\s+0\.0 M tok", out, re.MULTILINE)
+    assert re.search(rf"^  cpu\s+eflomal, {n} jobs \(once per language\)\s+\d+\.\d CPU-min", out, re.MULTILINE)
+    assert re.search(rf"^  cpu\s+word measures, {n * c} jobs", out, re.MULTILINE)
+    line = _line(cost.estimate(plan, corpora=_corpora()), "embedding", "word vectors")
+    assert line.flops == pytest.approx(c * (n + 1) * cost.FLORES_DEVTEST * cost.tokens_per_sentence("flores") * 25 * 1024 * 2)

@@ -21,6 +21,12 @@ tokens = characters per sentence / ``CHARS_PER_TOKEN`` + <s> and </s>: Tatoeba's
 files, FLORES+'s and the characters per XLM-R token are assumptions (``SENTENCE_CHARS``; ``--chars-per-token``).
 Storage of the per-layer embeddings (uncompressed .npz, as xstilts.embed writes them) = sentences × conditions ×
 stored layers × hidden size × bytes of ``retrieval.store_dtype``.
+
+Word-level alignment (issue 19, xstilts.wordalign): the word vectors come out of the FLORES+ embedding pass (no
+second forward pass); the added GPU work is pooling the subword pieces into words at every stored layer (a line of
+the ``embedding`` stage, FLOPs only, no tokens). Printed besides: eflomal's CPU time per language (``EFLOMAL_CPU_S_PER_KWORD``,
+measured), the word-measure jobs' CPU FLOPs (the set-level retrieval dominates) and the temporary fp16 word vectors.
+Words per FLORES+ sentence are an assumption (``WORDS_PER_SENTENCE``).
 """
 
 from __future__ import annotations
@@ -60,6 +66,13 @@ SENTENCE_CHARS = {"tatoeba": 31.7, "flores": 130.0}
 CHARS_PER_TOKEN = 3.0
 SPECIAL_TOKENS = 2  # <s> ... </s> around every sentence
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+# word-level alignment: words per sentence (UNVERIFIED: ~130 characters at ~6 per word with its space), eflomal CPU
+# seconds per 1,000 words of parallel text (both sides; measured: LASER Tatoeba tur-eng, 1,000 pairs = 13.7k words in
+# 2.1 CPU-s on a loaded 2-core machine), the share of English words with a confident link (intersection; measured on
+# LASER Tatoeba fra 0.75, fin 0.66, tur 0.49: 0.6 assumed)
+WORDS_PER_SENTENCE = {"tatoeba": 8.0, "flores": 21.0}
+EFLOMAL_CPU_S_PER_KWORD = 0.15
+LINKED_SHARE = 0.6
 BUCC_SENTENCES, BUCC_TOKENS = 2_900_000, 35  # all 4 pairs incl. the sample split (performance reference §2.4)
 
 
@@ -194,9 +207,48 @@ def estimate(plan: StudyPlan, tpe: dict | None = None, corpora: Corpora | None =
     for corpus, (label, sentences, _) in corpus_sentences(plan, corpora).items():
         tok = tokens_per_sentence(corpus, chars_per_token) if corpora or corpus != "tatoeba" else TATOEBA_TOKENS
         add("embedding", f"{label} × {conditions}", sentences * conditions, tok, [round(tok)], 1, False)
+    words = word_lines(plan, chars_per_token)
+    out += words
     bucc = BUCC_SENTENCES * len(plan.bucc_languages) / 4
     add("embedding", f"bucc × {conditions}", bucc * conditions, BUCC_TOKENS, [BUCC_TOKENS], 1, False)
     return out
+
+
+def word_lines(plan: StudyPlan, chars_per_token: float = CHARS_PER_TOKEN) -> list[Line]:
+    """The GPU work the word vectors add to the FLORES+ embedding jobs: every piece of every sentence (both sides, the
+    English once per condition) added into its word's vector at every stored layer (2 FLOPs a dimension), no tokens."""
+    langs = plan.word_languages
+    if not langs:
+        return []
+    _, _, d = model_shape(plan.config)
+    c, layers = len(plan.conditions), len(plan.layers.stored)
+    pieces = c * (len(langs) + 1) * FLORES_DEVTEST * tokens_per_sentence("flores", chars_per_token)
+    return [Line("embedding", f"word vectors, flores+ {len(langs)}+en × {c}", 0.0, pieces * layers * d * 2.0, False)]
+
+
+def word_text(plan: StudyPlan, corpora: Corpora | None) -> str:
+    """CPU time of the word aligner and the word-measure jobs, and the temporary word vectors' size."""
+    langs = plan.word_languages
+    if not langs:
+        return "# word-level alignment: none (the study has no multi-parallel corpus)"
+    _, _, d = model_shape(plan.config)
+    c, layers = len(plan.conditions), len(plan.layers.stored)
+    w = WORDS_PER_SENTENCE["flores"] * FLORES_DEVTEST  # words per side of one language
+    extra = sum((corpora.tatoeba_pairs.get(l, TATOEBA_PAIRS) if corpora else TATOEBA_PAIRS) for l in langs
+                 if l in plan.tatoeba_languages) * 2 * WORDS_PER_SENTENCE["tatoeba"]
+    align_s = (len(langs) * 2 * w + extra) * EFLOMAL_CPU_S_PER_KWORD / 1000
+    links = LINKED_SHARE * w
+    measure_flops = c * len(langs) * layers * 2.0 * d * links * links  # set-level retrieval: queries x candidates
+    word_bytes = 2 * w * layers * d * 2  # fp16, both sides, per language x condition
+    return "\n".join([
+        f"# word-level alignment ({len(langs)} languages, {c} conditions, {layers} stored layers)",
+        f"  cpu          eflomal, {len(langs)} jobs (once per language)   {align_s / 60:8.1f} CPU-min  "
+        f"({align_s / len(langs):.1f} CPU-s a language at {EFLOMAL_CPU_S_PER_KWORD} CPU-s per 1,000 words)",
+        f"  cpu          word measures, {c * len(langs)} jobs              {measure_flops / 1e12:8.1f} TFLOP  "
+        f"({measure_flops / c / len(langs) / 1e12:.2f} TFLOP a job, ~{links:,.0f} linked words a side)",
+        f"  storage      word vectors (temporary), fp16       {word_bytes / 2**30:8.2f} GiB a language × condition, "
+        f"{word_bytes * len(langs) / 2**30:.0f} GiB per condition until its word-measure jobs ran",
+    ])
 
 
 def storage(plan: StudyPlan, corpora: Corpora) -> str:
@@ -256,6 +308,7 @@ def main(argv=None) -> float:
               f"{a.chars_per_token:g} + {SPECIAL_TOKENS} (Tatoeba {tokens_per_sentence('tatoeba', a.chars_per_token):.1f}, "
               f"FLORES+ {tokens_per_sentence('flores', a.chars_per_token):.1f}; see xstilts.cost)")
         print(storage(plan, corpora))
+        print(word_text(plan, corpora))
     else:
         print(f"\n# no language table at {table}: Tatoeba at {TATOEBA_PAIRS} pairs per language, no storage lines")
     return total if math.isfinite(total) else float("nan")
