@@ -144,3 +144,40 @@ def test_word_tables_give_nan_rows_for_a_skipped_language():
     vec = {"en": EN[None], "src": XX[None], "en_first": FIRST_EN, "src_first": FIRST_XX, "src_pieces": PIECES}
     table, hits = W.word_tables(vec, [3], PAIRS.iloc[:0], "zh", "base", corpus="flores", skipped="no spaces")
     assert set(table["measure"]) == set(W.WORD_MEASURES) and table["value"].isna().all() and hits.empty
+
+
+def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_path):
+    """Two languages, base and one condition: the condition turns every second hit of the base into a miss in the
+    sentence (Δ = −0.5 in each language, and the CI, over sentences, contains it); the aligner's pairs are the truth
+    minus one link (precision 1, recall 3/4); the measure from aligner and true pairs agrees."""
+    rows = []
+    for lang in ("p0", "p6"):
+        for cond in ("base", "nli"):
+            for s in range(8):
+                hit = cond == "base" or s % 2 == 0
+                for pairs in ("aligner", "truth"):
+                    rows.append({"layer": 2, "sentence": s, "en_word": 0, "xx_word": 0, "multi": False, "hit_sent": hit,
+                                 "hit_set": True, "cos_pair": 0.9, "cos_random": 0.5, "pairs": pairs, "language": lang,
+                                 "condition": cond})
+    hits = tmp_path / "hits.parquet"
+    pd.DataFrame(rows).to_parquet(hits)
+    truth = pd.DataFrame({"language": ["p0"] * 4 + ["p6"] * 4, "sentence": [0, 1, 2, 3] * 2, "en_word": 0, "xx_word": 0})
+    truth.to_parquet(tmp_path / "truth.parquet")
+    pair_files = []
+    for lang in ("p0", "p6"):
+        f = tmp_path / f"{lang}.pairs.parquet"
+        W.write_pairs(W.pairs_frame([{(0, 0)}, {(0, 0)}, {(0, 0)}, set()]), {"language": lang, "aligner": "eflomal", "links": 3,
+                                                                           "links_per_sentence": 0.75}, str(f))
+        pair_files.append(str(f))
+    out = {k: str(tmp_path / f"{k}.out") for k in ("table", "aligner", "markdown")}
+    res = W.word_summary_job(hits=[str(hits)], pairs=pair_files, layer=2, n_boot=200, seed=0, out=out,
+                             truth=str(tmp_path / "truth.parquet"))
+    d = res["deltas"].set_index("condition").loc["nli"]
+    assert d["hit_sent"] == pytest.approx(-0.5)
+    assert d["hit_sent_lo"] <= -0.5 <= d["hit_sent_hi"]
+    assert d["hit_set"] == 0.0
+    assert res["aligner"]["precision"].tolist() == [1.0, 1.0]
+    assert res["aligner"]["recall"].tolist() == [0.75, 0.75]
+    assert res["correlation"]["pearson"] == pytest.approx(1.0)
+    md = open(out["markdown"]).read()
+    assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 3 | 0.75 | 1.000 | 0.750 |" in md
