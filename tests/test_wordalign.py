@@ -180,4 +180,4 @@ def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_pa
     assert res["aligner"]["recall"].tolist() == [0.75, 0.75]
     assert res["correlation"]["pearson"] == pytest.approx(1.0)
     md = open(out["markdown"]).read()
-    assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 3 | 0.75 | 1.000 | 0.750 |" in md
+    assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 100.0 / 33.33 | 3 | 0.75 | 1.000 | 0.750 |" in md

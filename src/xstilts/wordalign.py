@@ -299,6 +299,15 @@ def _delta_ci(base: pd.DataFrame, cond: pd.DataFrame, column: str, n_boot: int, 
     return float(np.mean(point)), float(np.quantile(b, 0.025)), float(np.quantile(b, 0.975))
 
 
+def chance(pairs: pd.DataFrame) -> tuple[float, float]:
+    """Chance level of word retrieval with these pairs: the mean over links of 1 / the candidates (linked non-English
+    words) of its sentence, and 1 / the candidates of the whole set (one aligned word per query assumed)."""
+    if pairs.empty:
+        return float("nan"), float("nan")
+    per_sentence = pairs.groupby("sentence")["xx_word"].nunique()
+    return float((1.0 / pairs["sentence"].map(per_sentence)).mean()), 1.0 / float(per_sentence.sum())
+
+
 def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: int, seed: int, out: dict,
                      truth: str | None = None) -> dict:
     """``out["table"]``: per language x condition at hidden_states ``layer``, the word retrieval in the sentence and in
@@ -333,6 +342,7 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
         df, info = read_pairs(p)
         row = {k: info.get(k) for k in ("language", "aligner", "links", "links_per_sentence", "training_sentences", "cpu_seconds",
                                          "skipped")}
+        row["chance_sent"], row["chance_set"] = chance(df)
         if tr is not None:
             row.update(precision_recall(df, tr[tr["language"] == info["language"]]))
         aligner.append(row)
@@ -362,8 +372,9 @@ def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFra
              "subword pieces) retrieves its aligned word among the linked words of its sentence and of the whole set.", ""]
     base = table[table["condition"] == "base"].set_index("language")
     al = aligner.set_index("language")
-    head = "| language | base word retrieval, sentence | base word retrieval, set | links | links per sentence |"
-    sep = "|---|---:|---:|---:|---:|"
+    head = ("| language | base word retrieval, sentence | base word retrieval, set | chance, sentence / set | links | links per "
+            "sentence |")
+    sep = "|---|---:|---:|---:|---:|---:|"
     has_pr = "precision" in al
     if has_pr:
         head += " aligner precision | aligner recall |"
@@ -372,18 +383,20 @@ def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFra
     for lang in al.index:
         skipped = al.loc[lang, "skipped"] if "skipped" in al else None
         if isinstance(skipped, str) and skipped:
-            lines.append(f"| {lang} | skipped: {skipped} | | 0 | |" + (" | |" if has_pr else ""))
+            lines.append(f"| {lang} | skipped: {skipped} | | | 0 | |" + (" | |" if has_pr else ""))
             continue
         b = base.loc[lang] if lang in base.index else None
         cells = [lang, f"{100 * b['word_retrieval_sent']:.1f}" if b is not None else "–",
-                 f"{100 * b['word_retrieval_set']:.1f}" if b is not None else "–", f"{int(al.loc[lang, 'links'])}",
+                 f"{100 * b['word_retrieval_set']:.1f}" if b is not None else "–",
+                 f"{100 * al.loc[lang, 'chance_sent']:.1f} / {100 * al.loc[lang, 'chance_set']:.2f}", f"{int(al.loc[lang, 'links'])}",
                  f"{al.loc[lang, 'links_per_sentence']:.2f}"]
         if has_pr:
             cells += [f"{al.loc[lang, 'precision']:.3f}", f"{al.loc[lang, 'recall']:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
     if not base.empty:
         lines += ["", f"Mean over languages: base word retrieval {100 * base['word_retrieval_sent'].mean():.1f} points in the "
-                  f"sentence, {100 * base['word_retrieval_set'].mean():.1f} in the set."]
+                  f"sentence (chance {100 * al['chance_sent'].mean():.1f}), {100 * base['word_retrieval_set'].mean():.1f} in the set "
+                  f"(chance {100 * al['chance_set'].mean():.2f})."]
     if len(deltas):
         lines += ["", "Δ word retrieval, condition − base (points, mean over languages; 95% CI, bootstrap over sentences "
                   "within each language):", "", "| condition | Δ in the sentence | Δ in the set |", "|---|---:|---:|"]
