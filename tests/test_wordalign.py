@@ -169,7 +169,8 @@ def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_pa
         W.write_pairs(W.pairs_frame([{(0, 0)}, {(0, 0)}, {(0, 0)}, set()]), {"language": lang, "aligner": "eflomal", "links": 3,
                                                                            "links_per_sentence": 0.75}, str(f))
         pair_files.append(str(f))
-    out = {k: str(tmp_path / f"{k}.out") for k in ("table", "aligner", "markdown")}
+    out = {k: str(tmp_path / "findings" / f"{k}.out") for k in ("table", "aligner", "markdown")}
+    out["heatmap"] = str(tmp_path / "figures" / "heatmap.png")
     res = W.word_summary_job(hits=[str(hits)], pairs=pair_files, layer=2, n_boot=200, seed=0, out=out,
                              truth=str(tmp_path / "truth.parquet"))
     d = res["deltas"].set_index("condition").loc["nli"]
@@ -180,4 +181,6 @@ def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_pa
     assert res["aligner"]["recall"].tolist() == [0.75, 0.75]
     assert res["correlation"]["pearson"] == pytest.approx(1.0)
     md = open(out["markdown"]).read()
+    assert "![Δ word retrieval in the sentence per condition × layer](figures/heatmap.png)" in md
+    assert open(out["heatmap"], "rb").read(4) == b"\x89PNG"
     assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 100.0 / 33.33 | 3 | 0.75 | 1.000 | 0.750 |" in md

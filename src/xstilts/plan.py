@@ -78,6 +78,7 @@ TEMPLATES: dict[str, str] = {
     "word_summary": "findings/word_alignment.csv",
     "word_aligner": "findings/word_aligner.csv",
     "word_summary_md": "findings/word_alignment.md",
+    "figure_word_heatmap": "figures/word_layer_delta_heatmap.png",
     # morphology
     "morphology": "morphology/{lang}.json",
     "morphology_sample_size": "morphology/sample_size.json",

@@ -314,10 +314,17 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
     the set (aligner pairs), and per condition its Δ (mean over languages) with a 95% CI; ``out["aligner"]``: per
     language, the aligner, links, links per sentence, CPU seconds and (with ``truth``) precision and recall; with
     ``truth`` also the correlation across languages x conditions of the measure from aligner and from true pairs;
-    ``out["markdown"]``: the summary's section."""
+    ``out["markdown"]``: the summary's section; ``out["heatmap"]``: mean Δ word retrieval in the sentence per condition
+    × stored layer (xstilts.report.layer_heatmap)."""
     from xstilts.io import atomic_write_text
+    from xstilts.report import layer_heatmap
 
     h = pd.concat([pd.read_parquet(p) for p in hits], ignore_index=True)
+    cells = h[h["pairs"] == "aligner"].groupby(["language", "layer", "condition"])["hit_sent"].mean().unstack("condition")
+    if "base" in cells:
+        ld = cells.drop(columns="base").sub(cells["base"], axis=0).stack().rename("delta").reset_index()
+        if len(ld):
+            layer_heatmap(ld, out["heatmap"], "flores.word_retrieval_sent")
     h = h[h["layer"] == layer]
     al = h[h["pairs"] == "aligner"]
     rows = []
@@ -358,12 +365,15 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
                                            ).assign(language="mean", layer=layer)], ignore_index=True)
     atomic_write_text(both.to_csv(index=False), out["table"])
     atomic_write_text(aligner.to_csv(index=False), out["aligner"])
-    atomic_write_text(word_markdown(table, deltas, aligner, corr, layer), out["markdown"])
+    figure = Path(out["heatmap"]).relative_to(Path(out["markdown"]).parents[1]) if Path(out["heatmap"]).is_file() else None
+    atomic_write_text(word_markdown(table, deltas, aligner, corr, layer, figure), out["markdown"])
     return {"deltas": deltas, "aligner": aligner, "correlation": corr}
 
 
-def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFrame, corr: dict | None, layer: int) -> str:
-    """The summary's word-level section (points, 0-100)."""
+def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFrame, corr: dict | None, layer: int,
+                  figure: Path | None = None) -> str:
+    """The summary's word-level section (points, 0-100); ``figure``: the per-layer heatmap, relative to the results
+    root (where the summary is)."""
     s = ALIGNER_SETTINGS
     lines = [f"## Word-level alignment (hidden_states[{layer}])", "",
              f"Word pairs: {ALIGNER} (model {s['model']}, {s['n_samplers']} samplers, null prior {s['null_prior']}), both "
@@ -411,4 +421,6 @@ def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFra
     if corr is not None:
         lines.append(f"Word retrieval in the sentence from aligner pairs vs from true pairs, across {corr['cells']} languages × "
                      f"conditions: Pearson r = {corr['pearson']:.3f}, Spearman ρ = {corr['spearman']:.3f}.")
+    if figure is not None:
+        lines += ["", f"![Δ word retrieval in the sentence per condition × layer]({figure})"]
     return "\n".join(lines) + "\n"

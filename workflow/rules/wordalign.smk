@@ -53,6 +53,7 @@ rule word_summary:
         table=LAYOUT.word_summary,
         aligner=LAYOUT.word_aligner,
         markdown=LAYOUT.word_summary_md,
+        heatmap=report(LAYOUT.figure_word_heatmap, caption="../report/word_layer_delta_heatmap.rst", category="Figures"),
     log:
         "logs/wordalign/summary.log",
     conda:
