@@ -90,3 +90,23 @@ def test_word_vectors_are_the_mean_of_their_pieces_from_the_same_pass(tiny_model
                 np.testing.assert_allclose(words[li, row], hs[layer][0, pos].mean(0).numpy(), atol=1e-5)
             row += 1
     assert row == words.shape[1] and (pieces > 1).any()
+
+
+def test_a_job_writes_word_vectors_beside_the_sentence_file_of_the_sets_asked(tiny_model, tmp_path):
+    """Two sets sharing their English side (the multi-parallel corpus): both word files hold every word of both sides
+    at every kept layer in float16, the sentence offsets and the pieces per word; a set not asked for gets none."""
+    from xstilts.wordalign import words
+
+    sets = {"xa": {"src": TEXTS[:4], "en": TEXTS[4:8]}, "xb": {"src": TEXTS[8:12], "en": TEXTS[4:8]},
+            "xc": {"src": TEXTS[12:14], "en": TEXTS[4:6]}}
+    out = {k: str(tmp_path / f"{k}.npz") for k in sets}
+    word_paths = {k: str(tmp_path / f"{k}.words.npz") for k in ("xa", "xb")}
+    E.embed_job(tiny_model, torch.device("cpu"), SETTINGS, sets, out, layers=[0, 3], model_layers=3, meta={}, word_paths=word_paths)
+    with np.load(word_paths["xa"]) as a, np.load(word_paths["xb"]) as b:
+        n_en = sum(len(words(t)) for t in TEXTS[4:8])
+        assert a["en"].shape == (2, n_en, 32) and a["en"].dtype == np.float16
+        np.testing.assert_array_equal(a["en"], b["en"])
+        assert b["src"].shape[1] == b["src_first"][-1] == sum(len(words(t)) for t in TEXTS[8:12])
+        assert len(b["src_pieces"]) == b["src"].shape[1] and (b["src_pieces"] >= 1).all()
+        assert a["layers"].tolist() == [0, 3]
+    assert not (tmp_path / "xc.words.npz").exists()
