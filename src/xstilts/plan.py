@@ -377,8 +377,8 @@ class StudyPlan:
 
     @property
     def wordalign(self) -> dict:
-        """What a word-alignment job reads: the unsegmented scripts it skips, and the seed."""
-        return _settings({"unsegmented": list(self.config["morphology"]["unsegmented"]), "seed": self.seed})
+        """What a word-alignment job reads: the unsegmented scripts it skips (eflomal takes no seed)."""
+        return _settings({"unsegmented": list(self.config["morphology"]["unsegmented"])})
 
     @property
     def word_summary(self) -> dict:

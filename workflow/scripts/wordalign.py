@@ -6,4 +6,4 @@ log = to_file(snakemake.log[0])
 s = dict(snakemake.params.settings)
 log.info("%s", wordpairs_job(parallel=snakemake.input.parallel, lang=snakemake.wildcards.lang, pivot=snakemake.params.pivot,
                              out=snakemake.output[0], extra=list(snakemake.input.get("extra", [])),
-                             unsegmented=s["unsegmented"], seed=s["seed"]))
+                             unsegmented=s["unsegmented"]))
