@@ -263,11 +263,13 @@ def _rescore64(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, block_bytes: int 
 
 
 def _rescore_pairs(Q: np.ndarray, D: np.ndarray, qi: np.ndarray, di: np.ndarray, block_bytes: int = 1 << 20) -> np.ndarray:
-    """Canonical scores float32(float64 Q[qi] . D[di]) of a flat list of pairs, in cache-sized chunks."""
+    """Canonical scores float32(float64 Q[qi] . D[di]) of a flat list of pairs, in cache-sized chunks (fastest
+    with the pairs sorted by query: each query row is then read once from memory)."""
     out = np.empty(len(qi), dtype=np.float32)
     step = max(1, block_bytes // (8 * Q.shape[1]))
     for s in range(0, len(qi), step):
-        out[s : s + step] = np.einsum("nd,nd->n", Q[qi[s : s + step]], D[di[s : s + step]], dtype=np.float64)
+        out[s : s + step] = np.einsum("nd,nd->n", np.take(Q, qi[s : s + step], axis=0),
+                                      np.take(D, di[s : s + step], axis=0), dtype=np.float64)
     return out
 
 
@@ -393,12 +395,13 @@ def _few_threads(dev):
         torch.set_num_threads(n)
 
 
-@dataclass
 class _Window:
-    """Candidates of a block of query rows, flat: local row, database index, low-precision score."""
-    q: Any
-    c: Any
-    v: Any
+    """Candidates of a block of query rows, flat: local row ``q``, database index ``c``, low-precision score ``v``.
+    Tiles append their candidates as parts (no copy of what is already held); ``kept`` is the size after the last
+    pruning."""
+
+    def __init__(self, q, c, v, kept: int = 0):
+        self.parts, self.size, self.kept = [(q, c, v)], len(q), kept
 
     @classmethod
     def empty(cls, dev):
@@ -407,14 +410,24 @@ class _Window:
         return cls(torch.empty(0, dtype=torch.long, device=dev), torch.empty(0, dtype=torch.long, device=dev),
                    torch.empty(0, dtype=torch.float32, device=dev))
 
-    def keep(self, mask):
-        return _Window(self.q[mask], self.c[mask], self.v[mask])
+    def add(self, q, c, v) -> None:
+        self.parts.append((q, c, v))
+        self.size += len(q)
 
-    @staticmethod
-    def cat(parts):
+    def flat(self):
         import torch
 
-        return _Window(*(torch.cat([getattr(p, a) for p in parts]) for a in ("q", "c", "v")))
+        if len(self.parts) > 1:
+            self.parts = [tuple(torch.cat(t) for t in zip(*self.parts))]
+        return self.parts[0]
+
+    @property
+    def q(self):
+        return self.flat()[0]
+
+    @property
+    def c(self):
+        return self.flat()[1]
 
 
 @dataclass
@@ -443,15 +456,18 @@ def _prune(buf: _Window, side: _Side, cap: int) -> _Window:
     place) and its candidates dropped."""
     import torch
 
-    buf = buf.keep(buf.v >= side.floors()[buf.q])
-    big = torch.bincount(buf.q, minlength=len(side.over)) > cap
+    q, c, v = buf.flat()
+    keep = v >= side.floors()[q]
+    q, c, v = q[keep], c[keep], v[keep]
+    big = torch.bincount(q, minlength=len(side.over)) > cap
     if bool(big.any()):
         side.over |= big
-        buf = buf.keep(~big[buf.q])
-    return buf
+        keep = ~big[q]
+        q, c, v = q[keep], c[keep], v[keep]
+    return _Window(q, c, v, kept=len(q))
 
 
-ROW_GROUP = 64  # columns per group along a tile row: the pass reads each group's maximum, opens those reaching the floor
+ROW_GROUP = 32  # columns per group along a tile row: the pass reads each group's maximum, opens those reaching the floor
 COL_GROUP = 16  # rows per group down a tile column (strided reads: smaller groups)
 
 
@@ -532,7 +548,9 @@ def _collect(S, side: _Side, offset: int, buf: _Window, hard_cap: int, group: in
         a, j = (hit if inside is None else hit & inside).nonzero(as_tuple=True)
         q, v = r[a], vals[a, j]
         _merge_run(side.run, q, v)
-        return _prune(_Window.cat([buf, _Window(q, cols[a, j] + offset, v)]), side, hard_cap)
+        buf.add(q, cols[a, j] + offset, v)
+        # pruning costs a pass over the buffer: done once it has grown by its pruned size (and a candidate per row)
+        return _prune(buf, side, hard_cap) if buf.size > 2 * buf.kept + len(side.run) else buf
 
 
 def _norms(X) -> np.ndarray:
@@ -557,7 +575,10 @@ def _topk_from_windows(Q: np.ndarray, D: np.ndarray, qi: np.ndarray, di: np.ndar
     in float64."""
     sims = np.empty((len(Q), k), dtype=np.float32)
     ids = np.empty((len(Q), k), dtype=np.int64)
-    C = _rescore_pairs(Q, D, qi, di) if C is None else C
+    if C is None:
+        o = np.argsort(qi, kind="stable")
+        qi, di = qi[o], di[o]
+        C = _rescore_pairs(Q, D, qi, di)
     o = np.lexsort((di, -C, qi))
     qi, di, C = qi[o], di[o], C[o]
     first = (np.arange(len(qi)) - np.searchsorted(qi, qi, side="left")) < k
