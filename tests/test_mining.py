@@ -188,3 +188,30 @@ def test_device_rescoring_equals_numpy_rescoring():
     on_device = R._rescore_pairs_torch(torch.from_numpy(Q), torch.from_numpy(D), torch.from_numpy(qi),
                                        torch.from_numpy(di), chunk=1000)
     np.testing.assert_array_equal(on_device, R._rescore_pairs(Q, D, qi, di))
+
+
+@pytest.mark.parametrize("groups", [(1, 1), (7, 5), (64, 16), (300, 300)])
+def test_group_sizes_give_the_exact_neighbours(groups, monkeypatch):
+    # tiles of 256 and a ragged last tile (600 = 2 x 256 + 88): groups that divide the tile (fast gathers), that
+    # do not (ragged last group), and groups wider than the tile (one group per row: fewer than k on a first tile)
+    monkeypatch.setattr(R, "ROW_GROUP", groups[0])
+    monkeypatch.setattr(R, "COL_GROUP", groups[1])
+    x, y, _ = ref.planted(n_gold=150, n_x=600, n_y=550, d=64, noise=0.9, seed=3)
+    xn, yn = R.l2_normalize(x), R.l2_normalize(y)
+    r = R.mutual_knn(xn, yn, 4, precision="bfloat16", block_bytes=4 * 256 * 256)
+    assert r.rows_recomputed == 0
+    assert_exact(r, xn, yn)
+
+
+@pytest.mark.parametrize("layout", ["row-major", "transposed", "ragged"])
+def test_open_groups_reads_the_groups_entries(layout):
+    rng = np.random.default_rng(4)
+    base = torch.from_numpy(rng.standard_normal((48, 40)).astype(np.float32))
+    S = {"row-major": base, "transposed": base.T, "ragged": base[:, :37]}[layout]
+    r = torch.tensor([0, 3, 3, S.shape[0] - 1])
+    g = torch.tensor([1, 0, 4, (S.shape[1] - 1) // 8])
+    vals, cols, inside = R._open_groups(S, r, g, 8)
+    ok = torch.ones_like(cols, dtype=torch.bool) if inside is None else inside
+    assert bool((cols[ok] < S.shape[1]).all())
+    np.testing.assert_array_equal(vals[ok].numpy(), S[r[:, None].expand_as(cols)[ok], cols[ok]].numpy())
+    assert int(ok.sum()) == sum(min(8, S.shape[1] - 8 * int(gi)) for gi in g)

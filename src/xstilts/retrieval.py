@@ -263,11 +263,13 @@ def _rescore64(Q: np.ndarray, D: np.ndarray, cand: np.ndarray, block_bytes: int 
 
 
 def _rescore_pairs(Q: np.ndarray, D: np.ndarray, qi: np.ndarray, di: np.ndarray, block_bytes: int = 1 << 20) -> np.ndarray:
-    """Canonical scores float32(float64 Q[qi] . D[di]) of a flat list of pairs, in cache-sized chunks."""
+    """Canonical scores float32(float64 Q[qi] . D[di]) of a flat list of pairs, in cache-sized chunks (fastest
+    with the pairs sorted by query: each query row is then read once from memory)."""
     out = np.empty(len(qi), dtype=np.float32)
     step = max(1, block_bytes // (8 * Q.shape[1]))
     for s in range(0, len(qi), step):
-        out[s : s + step] = np.einsum("nd,nd->n", Q[qi[s : s + step]], D[di[s : s + step]], dtype=np.float64)
+        out[s : s + step] = np.einsum("nd,nd->n", np.take(Q, qi[s : s + step], axis=0),
+                                      np.take(D, di[s : s + step], axis=0), dtype=np.float64)
     return out
 
 
@@ -393,12 +395,13 @@ def _few_threads(dev):
         torch.set_num_threads(n)
 
 
-@dataclass
 class _Window:
-    """Candidates of a block of query rows, flat: local row, database index, low-precision score."""
-    q: Any
-    c: Any
-    v: Any
+    """Candidates of a block of query rows, flat: local row ``q``, database index ``c``, low-precision score ``v``.
+    Tiles append their candidates as parts (no copy of what is already held); ``kept`` is the size after the last
+    pruning."""
+
+    def __init__(self, q, c, v, kept: int = 0):
+        self.parts, self.size, self.kept = [(q, c, v)], len(q), kept
 
     @classmethod
     def empty(cls, dev):
@@ -407,14 +410,24 @@ class _Window:
         return cls(torch.empty(0, dtype=torch.long, device=dev), torch.empty(0, dtype=torch.long, device=dev),
                    torch.empty(0, dtype=torch.float32, device=dev))
 
-    def keep(self, mask):
-        return _Window(self.q[mask], self.c[mask], self.v[mask])
+    def add(self, q, c, v) -> None:
+        self.parts.append((q, c, v))
+        self.size += len(q)
 
-    @staticmethod
-    def cat(parts):
+    def flat(self):
         import torch
 
-        return _Window(*(torch.cat([getattr(p, a) for p in parts]) for a in ("q", "c", "v")))
+        if len(self.parts) > 1:
+            self.parts = [tuple(torch.cat(t) for t in zip(*self.parts))]
+        return self.parts[0]
+
+    @property
+    def q(self):
+        return self.flat()[0]
+
+    @property
+    def c(self):
+        return self.flat()[1]
 
 
 @dataclass
@@ -443,53 +456,101 @@ def _prune(buf: _Window, side: _Side, cap: int) -> _Window:
     place) and its candidates dropped."""
     import torch
 
-    buf = buf.keep(buf.v >= side.floors()[buf.q])
-    big = torch.bincount(buf.q, minlength=len(side.over)) > cap
+    q, c, v = buf.flat()
+    keep = v >= side.floors()[q]
+    q, c, v = q[keep], c[keep], v[keep]
+    big = torch.bincount(q, minlength=len(side.over)) > cap
     if bool(big.any()):
         side.over |= big
-        buf = buf.keep(~big[buf.q])
-    return buf
+        keep = ~big[q]
+        q, c, v = q[keep], c[keep], v[keep]
+    return _Window(q, c, v, kept=len(q))
 
 
-def _collect(S, side: _Side, offset: int, buf: _Window, hard_cap: int) -> _Window:
-    """One tile ``S`` (query rows x database columns ``offset``...) of a pass: update the rows' running top-k
-    (``side.run``, in place), then add every entry at or above its row's current floor to ``buf``.
-
-    Rows whose tile maximum is under their floor have nothing to add (the floor is below the k-th).  For the
-    others a top-m (m = max(2k, 8)) finds the entries unless a row has m or more in the tile (its m-th is at or
-    above the floor); such rows are scanned in full.  The floors only rise during the pass, so what is collected
-    is a superset of the final window; pruning keeps memory bounded (rows over ``hard_cap`` are given up)."""
-    mx = S.amax(1)
-    with _few_threads(S.device):
-        act = (mx.float() >= side.floors()).nonzero(as_tuple=True)[0]
-    if len(act) == 0:
-        return buf
-    m = min(max(2 * side.run.shape[1], 8), S.shape[1])
-    if 2 * len(act) > len(S):  # most rows active: a top-m of all rows is cheaper than copying the active ones
-        v, i = S.topk(m, dim=1)
-        v, i = v[act], i[act]
-    else:
-        v, i = S[act].topk(m, dim=1)
-    with _few_threads(S.device):
-        return _gather(S, act, v.float(), i, side, offset, buf, hard_cap)
+ROW_GROUP = 32  # columns per group along a tile row: the pass reads each group's maximum, opens those reaching the floor
+COL_GROUP = 16  # rows per group down a tile column (strided reads: smaller groups)
 
 
-def _gather(S, act, v, i, side: _Side, offset: int, buf: _Window, hard_cap: int) -> _Window:
-    """The bookkeeping half of :func:`_collect` (small tensors): running top-k, floors, candidates, pruning."""
+def _group_max(S, group: int):
+    """Maximum of each run of ``group`` consecutive columns of each row of ``S`` (any strides; the last group may
+    be shorter), in float32."""
     import torch
 
-    k, m, nc = side.run.shape[1], v.shape[1], S.shape[1]
-    side.run[act] = torch.cat([side.run[act], v[:, : min(k, m)]], dim=1).topk(k, dim=1).values
-    floor = side.floors()[act]
-    dense = (v[:, -1] >= floor) if m < nc else torch.zeros(len(act), dtype=torch.bool, device=S.device)
-    r, j = ((v >= floor[:, None]) & ~dense[:, None]).nonzero(as_tuple=True)
-    parts = [buf, _Window(act[r], i[r, j] + offset, v[r, j])]
-    if bool(dense.any()):
-        rows = dense.nonzero(as_tuple=True)[0]
-        sub = S[act[rows]].float()
-        rr, cc = (sub >= floor[rows, None]).nonzero(as_tuple=True)
-        parts.append(_Window(act[rows[rr]], cc + offset, sub[rr, cc]))
-    return _prune(_Window.cat(parts), side, hard_cap)
+    n = S.shape[1]
+    full = n - n % group
+    if S.stride(1) == 1:  # row-major: each group is contiguous
+        parts = [S[:, :full].unflatten(1, (full // group, group)).transpose(1, 2).amax(1)] if full else []
+        if full < n:
+            parts.append(S[:, full:].amax(1, keepdim=True))
+        out = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
+    else:  # a transposed view: reduce over blocks of rows of the underlying matrix (reducing the view is slow)
+        St = S.T
+        parts = [St[:full].unflatten(0, (full // group, group)).amax(1)] if full else []
+        if full < n:
+            parts.append(St[full:].amax(0, keepdim=True))
+        out = (torch.cat(parts, 0) if len(parts) > 1 else parts[0]).T
+    return out.float().contiguous()
+
+
+def _open_groups(S, r, g, group: int):
+    """The entries of column group ``g`` of row ``r`` of ``S`` for each pair: values (pairs x group), their
+    columns, and which of them lie inside the tile (None: all; the last group may be shorter)."""
+    import torch
+
+    R, n = S.shape
+    cols = g[:, None] * group + torch.arange(group, device=S.device)
+    if n % group == 0 and S.stride() == (n, 1):  # row-major: whole groups are contiguous runs
+        return S.view(-1, group).index_select(0, r * (n // group) + g), cols, None
+    if n % group == 0 and S.stride() == (1, R):  # transposed view of a row-major tile
+        return S.T.view(n // group, group, R)[g, :, r], cols, None
+    return S[r[:, None], cols.clamp(max=n - 1)], cols, cols < n
+
+
+def _merge_run(run, q, v) -> None:
+    """``run`` (rows x k, descending) := the top-k of each row's run and its new values ``v`` (rows ``q``, sorted)."""
+    import torch
+
+    k = run.shape[1]
+    rows, cnt = torch.unique_consecutive(q, return_counts=True)
+    slot = torch.arange(len(q), device=q.device) - torch.repeat_interleave(torch.cumsum(cnt, 0) - cnt, cnt)
+    pad = torch.full((len(rows), k + int(cnt.max())), -float("inf"), device=run.device)
+    pad[:, :k] = run[rows]
+    pad[torch.repeat_interleave(torch.arange(len(rows), device=q.device), cnt), k + slot] = v
+    run[rows] = pad.topk(k, dim=1).values
+
+
+def _collect(S, side: _Side, offset: int, buf: _Window, hard_cap: int, group: int, fresh: bool) -> _Window:
+    """One tile ``S`` (query rows x database columns ``offset``..., float32, any strides: the column direction
+    passes a transposed view) of a pass: update the rows' running top-k (``side.run``, in place) and add every entry
+    at or above its row's floor to ``buf``.
+
+    The tile's columns are read in groups of ``group``: each group's maximum is taken, and only the groups whose
+    maximum reaches the row's floor are opened.  The floor is that of a lower bound of the row's new k-th score:
+    the running k-th, or on a row's first tile (``fresh``: no running k-th yet) the k-th largest group maximum
+    (k distinct entries of the tile), so every entry that enters the running top-k is collected and the running
+    top-k stays exact.  The floors only rise during the pass, so what is collected is a superset of the final
+    window; pruning keeps memory bounded (rows over ``hard_cap`` are given up)."""
+    import torch
+
+    gm = _group_max(S, group)
+    k = side.run.shape[1]
+    with _few_threads(S.device):
+        t = side.run[:, -1]
+        if fresh and gm.shape[1] >= k:
+            t = torch.maximum(t, gm.topk(k, dim=1).values[:, -1])
+        fl = _window_floor(t, side.e0, side.g, side.f)
+        fl = torch.where(side.over, torch.full_like(fl, float("inf")), fl)
+        r, g = (gm >= fl[:, None]).nonzero(as_tuple=True)
+        if len(r) == 0:
+            return buf
+        vals, cols, inside = _open_groups(S, r, g, group)
+        hit = vals >= fl[r, None]
+        a, j = (hit if inside is None else hit & inside).nonzero(as_tuple=True)
+        q, v = r[a], vals[a, j]
+        _merge_run(side.run, q, v)
+        buf.add(q, cols[a, j] + offset, v)
+        # pruning costs a pass over the buffer: done once it has grown by its pruned size (and a candidate per row)
+        return _prune(buf, side, hard_cap) if buf.size > 2 * buf.kept + len(side.run) else buf
 
 
 def _norms(X) -> np.ndarray:
@@ -514,7 +575,10 @@ def _topk_from_windows(Q: np.ndarray, D: np.ndarray, qi: np.ndarray, di: np.ndar
     in float64."""
     sims = np.empty((len(Q), k), dtype=np.float32)
     ids = np.empty((len(Q), k), dtype=np.int64)
-    C = _rescore_pairs(Q, D, qi, di) if C is None else C
+    if C is None:
+        o = np.argsort(qi, kind="stable")
+        qi, di = qi[o], di[o]
+        C = _rescore_pairs(Q, D, qi, di)
     o = np.lexsort((di, -C, qi))
     qi, di, C = qi[o], di[o], C[o]
     first = (np.arange(len(qi)) - np.searchsorted(qi, qi, side="left")) < k
@@ -638,11 +702,11 @@ def mutual_knn(x: np.ndarray, y: np.ndarray, k: int, precision: str = "float32",
             for ti, t in enumerate(col_tiles):
                 tl = slice(t, t + tile)
                 blk = Xl[sl] @ Yl[tl].T
-                rb = _collect(blk if beta is None else torch.add(blk, beta[tl]), rx, t, rb, 4 * cap)
-                if both:
-                    bt = blk.T.contiguous()  # (selecting rows of a transposed view is slower than transposing)
-                    bt = bt if alpha is None else torch.add(bt, alpha[sl])
-                    col_buf[ti] = _collect(bt, sy.rows(tl), s, col_buf[ti], 4 * cap)
+                S = blk.float() if beta is None else torch.add(blk, beta[tl])
+                rb = _collect(S, rx, t, rb, 4 * cap, ROW_GROUP, fresh=ti == 0)
+                if both:  # the column direction reads the same tile through a transposed view (no copy)
+                    St = S if alpha is None else torch.add(blk, alpha[sl, None])
+                    col_buf[ti] = _collect(St.T, sy.rows(tl), s, col_buf[ti], 4 * cap, COL_GROUP, fresh=s == 0)
             with _few_threads(dev):
                 rb = _prune(rb, rx, cap)  # the final floors: every column seen
             xw.append((rb.q + s, rb.c))
