@@ -106,6 +106,57 @@ def test_real_tatoeba_pairs_of_three_morphologies(tmp_path):
     assert per_sentence["fra"] > per_sentence["fin"]
 
 
+def _pairs(tmp_path, name, seed, parallel, lang, extra=()):
+    out = tmp_path / f"{name}.parquet"
+    W.wordpairs_job(parallel=str(parallel), lang=lang, pivot="en", out=str(out), extra=list(extra), seed=seed)
+    return W.read_pairs(str(out))
+
+
+@pytest.fixture(scope="module")
+def seeded_library(tmp_path_factory):
+    lib, why = W.seeded_urandom_library(tmp_path_factory.mktemp("cache"))
+    if lib is None:
+        pytest.skip(f"the seeded /dev/urandom cannot be built here: {why}")
+    return lib
+
+
+def test_seeded_library_is_built_once_under_the_sources_hash(seeded_library):
+    again, _ = W.seeded_urandom_library(seeded_library.parent)
+    assert again == seeded_library and [p.name for p in seeded_library.parent.iterdir()] == [seeded_library.name]
+
+
+def test_without_a_compiler_eflomal_runs_unseeded_and_says_so(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("CC", "no-such-compiler-xstilts")
+    env, seeding = W.seeded_environment(5)
+    assert seeding["seeded"] is False and "no C compiler" in seeding["reason"]
+    assert W.SEED_ENV not in env and "UNSEEDED" in caplog.text
+
+
+def test_same_seed_same_links_on_the_synthetic_world(demo_world, tmp_path, seeded_library, monkeypatch):
+    monkeypatch.setenv("XSTILTS_CACHE", str(seeded_library.parent))
+    a, meta = _pairs(tmp_path, "a", 11, demo_world.parallel, "p6", [demo_world.path("tatoeba", lang="p6")])
+    b, _ = _pairs(tmp_path, "b", 11, demo_world.parallel, "p6", [demo_world.path("tatoeba", lang="p6")])
+    assert meta["seeded"] is True and meta["seed"] == 11
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (LASER Tatoeba test sets) is absent")
+def test_same_seed_same_links_on_real_tatoeba_text(tmp_path, seeded_library, monkeypatch):
+    """1,000 LASER Turkish-English pairs: the same seed twice gives the same links; another seed gives others (unseeded
+    runs share only 75-87% of their links, bench/NOTES.md)."""
+    monkeypatch.setenv("XSTILTS_CACHE", str(seeded_library.parent))
+    xx = (REAL / "tatoeba.tur-eng.tur").read_text(encoding="utf-8").splitlines()
+    en = (REAL / "tatoeba.tur-eng.eng").read_text(encoding="utf-8").splitlines()
+    par = tmp_path / "tur.parquet"
+    pd.DataFrame({"en": en, "tur": xx}).to_parquet(par)
+    a, _ = _pairs(tmp_path, "a", 3, par, "tur")
+    b, _ = _pairs(tmp_path, "b", 3, par, "tur")
+    c, _ = _pairs(tmp_path, "c", 4, par, "tur")
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)  # the seed reaches the sampler
+
+
 # two sentences; English words e00 e01 | e10 e11, non-English x00 x01 | x10 x11 x12 (x10 unlinked; x01 two pieces)
 EN = np.array([[1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 0, 1, 0, 1], [0, 0, 0, 1, 1]], dtype=float)
 XX = np.array([[1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, -1, 0, 1], [0, 0, 0, 1, 1]], dtype=float)

@@ -377,7 +377,7 @@ class StudyPlan:
 
     @property
     def wordalign(self) -> dict:
-        """What a word-alignment job reads: the unsegmented scripts it skips (eflomal takes no seed)."""
+        """What a word-alignment job reads: the unsegmented scripts it skips (its seed is the study seed, :attr:`seed`)."""
         return _settings({"unsegmented": list(self.config["morphology"]["unsegmented"])})
 
     @property

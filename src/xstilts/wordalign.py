@@ -10,17 +10,25 @@ text, independent of condition and layer (issue 19).
 * Alignment: eflomal (Östling & Tiedemann 2016) both directions on the lowercased words; the pairs kept are the
   **intersection** of the forward and reverse links (a link is kept only where both directions agree). The aligner
   sees the measured sentences plus any other pinned parallel text of the language (its Tatoeba pairs when it has
-  them) to get better lexical statistics; only the measured corpus's links are written.
+  them) to get better lexical statistics; only the measured corpus's links are written. eflomal has no seed option
+  and seeds its sampler from /dev/urandom: it runs with a seeded /dev/urandom preloaded (``_seeded_urandom.c``, the
+  study seed) on one OpenMP thread, so the links are reproducible (:func:`align`, :func:`seeded_environment`).
 * The artifact (``LAYOUT.word_pairs``): one row per confident link (``sentence``: row of the corpus; ``en_word``,
-  ``xx_word``: word indices in :func:`word_spans` order), with the aligner, its settings, the training sentences,
-  the number of links and the CPU seconds in the parquet's metadata (:func:`read_pairs`).
+  ``xx_word``: word indices in :func:`word_spans` order), with the aligner, its settings, the seeding (``seeded``,
+  and ``seed`` or the reason it is unseeded), the training sentences, the number of links and the CPU seconds in the
+  parquet's metadata (:func:`read_pairs`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import logging
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -31,7 +39,9 @@ from xstilts.outcomes import WORD_BASE_MEASURES, WORD_MEASURES
 
 ALIGNER = "eflomal"
 ALIGNER_SETTINGS = {"model": 3, "n_samplers": 3, "null_prior": 0.2, "symmetrisation": "intersection", "lowercase": True,
-                    "seed": "none (eflomal 2.0.0 seeds itself from /dev/urandom)"}
+                    "threads": 1}
+SEED_ENV = "XSTILTS_EFLOMAL_SEED"  # read by the seeded /dev/urandom (_seeded_urandom.c)
+SEEDED_SOURCE = Path(__file__).with_name("_seeded_urandom.c")
 WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
 PAIR_COLUMNS = ("sentence", "en_word", "xx_word")
 
@@ -57,11 +67,82 @@ def intersect(fwd: list[str], rev: list[str]) -> list[set[tuple[int, int]]]:
     return [parse_pharaoh(f) & parse_pharaoh(r) for f, r in zip(fwd, rev)]
 
 
-def align(en: list[list[str]], xx: list[list[str]]) -> list[set[tuple[int, int]]]:
+def cache_dir() -> Path:
+    """Where the compiled seeded /dev/urandom library is kept: ``$XSTILTS_CACHE``, else ``$XDG_CACHE_HOME/xstilts``,
+    else ``~/.cache/xstilts``."""
+    if os.environ.get("XSTILTS_CACHE"):
+        return Path(os.environ["XSTILTS_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xstilts"
+
+
+def seeded_urandom_library(cache: Path | None = None) -> tuple[Path | None, str]:
+    """The shared library that gives eflomal a seeded /dev/urandom (``_seeded_urandom.c``, preloaded), compiled once
+    with the system C compiler (``$CC``, else ``cc``) into ``cache`` (default :func:`cache_dir`) under a name keyed by
+    the source's sha256; compiled to a temporary file and renamed, so concurrent jobs never read a half-written one.
+    Returns ``(path, "")``, or ``(None, why)`` where no compiler is found or it fails."""
+    source = SEEDED_SOURCE.read_bytes()
+    cache = Path(cache) if cache is not None else cache_dir()
+    lib = cache / f"seeded_urandom-{hashlib.sha256(source).hexdigest()[:16]}.so"
+    if lib.is_file():
+        return lib, ""
+    compiler = shutil.which(os.environ.get("CC") or "cc")
+    if compiler is None:
+        return None, f"no C compiler ({os.environ.get('CC') or 'cc'}) on PATH to build the seeded /dev/urandom"
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=lib.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        r = subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", tmp, str(SEEDED_SOURCE), "-ldl"], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            return None, f"{compiler} failed to build the seeded /dev/urandom: {r.stderr.strip()[-500:]}"
+        os.replace(tmp, lib)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return lib, ""
+
+
+@contextlib.contextmanager
+def environment(**values: str):
+    """Set environment variables for the block (eflomal's wrapper runs its binary with the inherited environment),
+    restoring the previous values after it."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def seeded_environment(seed: int | None) -> tuple[dict[str, str], dict]:
+    """The environment eflomal runs in, and what to record of it. With a ``seed`` and a C compiler: the seeded
+    /dev/urandom preloaded (``LD_PRELOAD``, ``XSTILTS_EFLOMAL_SEED``) and one OpenMP thread (eflomal's samplers add
+    into shared counts in critical sections: with several threads the float sums' order, so the samples, vary), and
+    ``{"seeded": True, "seed": seed}``. Without a compiler, a warning and ``{"seeded": False, "reason": ...}``:
+    eflomal then seeds itself from the real /dev/urandom, and its links vary from run to run."""
+    env = {"OMP_NUM_THREADS": "1"}
+    if seed is None:
+        return env, {"seeded": False, "reason": "no seed given"}
+    lib, why = seeded_urandom_library()
+    if lib is None:
+        logging.getLogger(__name__).warning("eflomal runs UNSEEDED (its links vary from run to run): %s", why)
+        return env, {"seeded": False, "reason": why}
+    preload = " ".join(p for p in (str(lib), os.environ.get("LD_PRELOAD", "")) if p)
+    return {**env, "LD_PRELOAD": preload, SEED_ENV: str(int(seed))}, {"seeded": True, "seed": int(seed)}
+
+
+def align(en: list[list[str]], xx: list[list[str]], seed: int | None = None) -> tuple[list[set[tuple[int, int]]], dict]:
     """eflomal on tokenised sentence pairs (English as the source side), symmetrised by intersection: per sentence a
-    set of ``(en_word, xx_word)`` links. Empty sentences get no links (eflomal is given a placeholder). eflomal 2.0.0
-    seeds its sampler from /dev/urandom and has no seed option: two runs share 75-87% of their links (measured on
-    1,000 LASER Tatoeba pairs of tur, fin, fra), so the pairs are computed once per language and cached."""
+    set of ``(en_word, xx_word)`` links, and the seeding recorded (:func:`seeded_environment`). Empty sentences get no
+    links (eflomal is given a placeholder). eflomal 2.0.0 has no seed option and reads its sampler's seed from
+    /dev/urandom; with ``seed`` it reads a seeded stream instead and runs on one thread, so the same input and seed
+    give the same links (unseeded, two runs shared 75-87% of their links on 1,000 LASER Tatoeba pairs of tur, fin,
+    fra)."""
     import eflomal
 
     if len(en) != len(xx):
@@ -72,12 +153,14 @@ def align(en: list[list[str]], xx: list[list[str]]) -> list[set[tuple[int, int]]
     def lines(sents):
         return [(" ".join(w.lower().replace(" ", "_") for w in t) or "∅") + "\n" for t in sents]
 
+    env, seeding = seeded_environment(seed)
     with tempfile.TemporaryDirectory() as tmp:
         fwd, rev = Path(tmp) / "fwd", Path(tmp) / "rev"
-        aligner.align(lines(en), lines(xx), links_filename_fwd=str(fwd), links_filename_rev=str(rev), quiet=True)
+        with environment(**env):
+            aligner.align(lines(en), lines(xx), links_filename_fwd=str(fwd), links_filename_rev=str(rev), quiet=True)
         links = intersect(fwd.read_text().splitlines(), rev.read_text().splitlines())
     return [set() if not (e and x) else {(i, j) for i, j in l if i < len(e) and j < len(x)}
-            for l, e, x in zip(links, en, xx)]
+            for l, e, x in zip(links, en, xx)], seeding
 
 
 def pairs_frame(links: list[set[tuple[int, int]]]) -> pd.DataFrame:
@@ -115,9 +198,11 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def wordpairs_job(*, parallel: str, lang: str, pivot: str, out: str, extra: list[str] = (), unsegmented: list[str] = ()) -> dict:
+def wordpairs_job(*, parallel: str, lang: str, pivot: str, out: str, extra: list[str] = (), unsegmented: list[str] = (),
+                  seed: int | None = None) -> dict:
     """One language's word pairs on the multi-parallel corpus (``parallel``: FLORES+ devtest, or the synthetic
-    world's parallel set), the aligner also reading the Tatoeba tables in ``extra``. Returns the recorded info."""
+    world's parallel set), the aligner also reading the Tatoeba tables in ``extra`` and seeded with ``seed`` (the
+    study seed; :func:`align`). Returns the recorded info (``seeded``, and ``seed`` or the reason it is unseeded)."""
     from xstilts import contracts
 
     t0 = cpu_seconds()
@@ -137,9 +222,9 @@ def wordpairs_job(*, parallel: str, lang: str, pivot: str, out: str, extra: list
         t = contracts.read("tatoeba", path)
         more_en += [words(s) for s in t["target_sentence"]]
         more_xx += [words(s) for s in t["source_sentence"]]
-    links = align(en + more_en, xx + more_xx)[: len(en)]
-    pairs = pairs_frame(links)
-    info.update(training_sentences=len(en) + len(more_en), extra=[Path(p).name for p in extra], links=len(pairs),
+    links, seeding = align(en + more_en, xx + more_xx, seed)
+    pairs = pairs_frame(links[: len(en)])
+    info.update(**seeding, training_sentences=len(en) + len(more_en), extra=[Path(p).name for p in extra], links=len(pairs),
                 links_per_sentence=len(pairs) / max(len(en), 1), en_words=sum(map(len, en)), xx_words=sum(map(len, xx)),
                 cpu_seconds=round(cpu_seconds() - t0, 3))
     write_pairs(pairs, info, out)
