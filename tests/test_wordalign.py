@@ -169,7 +169,7 @@ def test_word_measures_equal_a_hand_computation():
     orthogonal to its x11 (cosine 0), and its best candidates are at 0.5 (x00, x01, x12: ties go to the lowest index,
     x00 in the set, x12 in its sentence): a miss both ways. Every cross-sentence cosine is 0.5 (the shared last
     dimension: anisotropy), so the random-pair cosine is 0.5 whatever pair is drawn and is subtracted."""
-    h = W.word_hits(EN, XX, FIRST_EN, FIRST_XX, PIECES, PAIRS, seed=1)
+    h = W.word_hits(EN, XX, W.full_index(FIRST_EN), W.full_index(FIRST_XX), PIECES, PAIRS, seed=1)
     assert h["hit_sent"].tolist() == [True, True, False, True]
     assert h["hit_set"].tolist() == [True, True, False, True]
     np.testing.assert_allclose(h["cos_pair"], [1, 1, 0, 1], atol=1e-6)
@@ -187,12 +187,29 @@ def test_set_retrieval_sees_the_candidates_of_other_sentences():
     xx = XX.copy()
     xx[0] = [1, 0.2, 0, 0, 1]
     xx[3] = [1, 0, 0, 0, 1]
-    h = W.word_hits(EN, xx, FIRST_EN, FIRST_XX, PIECES, PAIRS, seed=1)
+    h = W.word_hits(EN, xx, W.full_index(FIRST_EN), W.full_index(FIRST_XX), PIECES, PAIRS, seed=1)
     assert h["hit_sent"].tolist()[0] and not h["hit_set"].tolist()[0]
 
 
+def test_hits_from_the_linked_words_only_equal_those_from_every_word():
+    """The same vectors stored for the linked words only (x10 unlinked: left out) give the same hits, random pairs
+    included: they are drawn from the linked words."""
+    keep = [0, 1, 3, 4]
+    xs, xw = W.full_index(FIRST_XX)
+    full = W.word_hits(EN, XX, W.full_index(FIRST_EN), (xs, xw), PIECES, PAIRS, seed=5)
+    linked = W.word_hits(EN, XX[keep], W.full_index(FIRST_EN), (xs[keep], xw[keep]), PIECES[keep], PAIRS, seed=5)
+    pd.testing.assert_frame_equal(full, linked)
+
+
+def test_a_linked_word_without_a_stored_vector_is_an_error():
+    xs, xw = W.full_index(FIRST_XX)
+    with pytest.raises(ValueError, match="no stored vector"):
+        W.word_hits(EN, XX[[0, 3, 4]], W.full_index(FIRST_EN), (xs[[0, 3, 4]], xw[[0, 3, 4]]), PIECES[[0, 3, 4]], PAIRS)
+
+
 def test_word_tables_give_nan_rows_for_a_skipped_language():
-    vec = {"en": EN[None], "src": XX[None], "en_first": FIRST_EN, "src_first": FIRST_XX, "src_pieces": PIECES}
+    (es, ew), (xs, xw) = W.full_index(FIRST_EN), W.full_index(FIRST_XX)
+    vec = {"en": EN[None], "src": XX[None], "en_sentence": es, "en_word": ew, "src_sentence": xs, "src_word": xw, "src_pieces": PIECES}
     table, hits = W.word_tables(vec, [3], PAIRS.iloc[:0], "zh", "base", corpus="flores", skipped="no spaces")
     assert set(table["measure"]) == set(W.WORD_MEASURES) and table["value"].isna().all() and hits.empty
 

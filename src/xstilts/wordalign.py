@@ -254,24 +254,57 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.where(n > 0, n, 1.0)
 
 
-def word_hits(en: np.ndarray, xx: np.ndarray, en_first: np.ndarray, xx_first: np.ndarray, xx_pieces: np.ndarray,
-              pairs: pd.DataFrame, seed: int = 0, block: int = 2048) -> pd.DataFrame:
-    """Per confident link (one layer's word vectors ``en``, ``xx``: rows = words of all sentences, ``*_first`` the
-    sentence offsets): whether the English word's vector retrieves (cosine, ties: lowest index) one of its aligned
-    words among the **candidates** -- the non-English words with a confident link -- of the same sentence
-    (``hit_sent``) and of the whole set (``hit_set``); the cosine of the pair and of a random pair (the English word
-    with a candidate of another sentence, seeded); ``multi``: the non-English word has several subword pieces.
-    Words cut off by ``max_length`` (no pieces) are left out."""
+def full_index(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(sentence, word)`` of every row of word vectors stored for every word, from the sentence offsets."""
+    first = np.asarray(first, dtype=np.int64)
+    sentence = np.repeat(np.arange(len(first) - 1), np.diff(first))
+    return sentence, np.arange(int(first[-1])) - first[sentence]
+
+
+def _keys(sentence, word) -> np.ndarray:
+    return (np.asarray(sentence, dtype=np.int64) << 32) | np.asarray(word, dtype=np.int64)
+
+
+def rows_of(index: tuple[np.ndarray, np.ndarray], sentence: np.ndarray, word: np.ndarray, what: str = "words") -> np.ndarray:
+    """The rows of stored word vectors holding the words ``(sentence[i], word[i])``; ``index``: the ``(sentence,
+    word)`` of every stored row, sorted. A word not stored is an error (the vectors were stored for other pairs)."""
+    stored = _keys(*index)
+    q = _keys(sentence, word)
+    if len(q) == 0:
+        return np.zeros(0, np.int64)
+    if len(stored) == 0:
+        r, missing = np.zeros(len(q), np.int64), np.ones(len(q), bool)
+    else:
+        r = np.minimum(np.searchsorted(stored, q), len(stored) - 1)
+        missing = stored[r] != q
+    if np.any(missing):
+        k = int(np.argmax(missing))
+        raise ValueError(f"{int(np.sum(missing))} linked {what} have no stored vector (first: sentence {int(sentence[k])}, word "
+                         f"{int(word[k])}): the word vectors were stored for other word pairs; rerun the embedding job")
+    return r.astype(np.int64)
+
+
+def word_hits(en: np.ndarray, xx: np.ndarray, en_index: tuple[np.ndarray, np.ndarray], xx_index: tuple[np.ndarray, np.ndarray],
+              xx_pieces: np.ndarray, pairs: pd.DataFrame, seed: int = 0, block: int = 2048) -> pd.DataFrame:
+    """Per confident link (one layer's word vectors ``en``, ``xx``; ``*_index``: the ``(sentence, word)`` of each
+    stored row, sorted -- every word (:func:`full_index`) or only the linked ones, as the embedding job stores them):
+    whether the English word's vector retrieves (cosine, ties: lowest (sentence, word)) one of its aligned words among
+    the **candidates** -- the non-English words with a confident link -- of the same sentence (``hit_sent``) and of the
+    whole set (``hit_set``); the cosine of the pair and of a random pair (the English word with a candidate of another
+    sentence, seeded: the random partners are drawn from the linked words, so storing only those changes nothing);
+    ``multi``: the non-English word has several subword pieces. Words cut off by ``max_length`` (no pieces) are left
+    out. Only the words of ``pairs`` are read: the result is the same whichever other words are stored."""
     p = pairs[list(PAIR_COLUMNS)].to_numpy(dtype=np.int64)
-    ge = en_first[p[:, 0]] + p[:, 1]
-    gx = xx_first[p[:, 0]] + p[:, 2]
+    ge = rows_of(en_index, p[:, 0], p[:, 1], "English words")
+    gx = rows_of(xx_index, p[:, 0], p[:, 2], "non-English words")
+    en_sent, xx_sent = np.asarray(en_index[0], dtype=np.int64), np.asarray(xx_index[0], dtype=np.int64)
     keep = xx_pieces[gx] > 0
     ge, gx, p = ge[keep], gx[keep], p[keep]
     cols = {c: np.zeros(0) for c in HIT_COLUMNS if c != "layer"}
     if len(p) == 0:
         return pd.DataFrame({"sentence": np.zeros(0, np.int64), **{c: v for c, v in cols.items() if c != "sentence"}})
-    cand = np.unique(gx)  # candidate words (global rows), sorted: ties go to the lowest index
-    cand_sent = np.searchsorted(xx_first, cand, side="right") - 1
+    cand = np.unique(gx)  # candidate words (stored rows, in (sentence, word) order): ties go to the lowest
+    cand_sent = xx_sent[cand]
     aligned: dict[int, set[int]] = {}
     for e, x in zip(ge.tolist(), gx.tolist()):
         aligned.setdefault(e, set()).add(x)
@@ -281,7 +314,7 @@ def word_hits(en: np.ndarray, xx: np.ndarray, en_first: np.ndarray, xx_first: np
     for b in range(0, len(queries), block):
         q = queries[b : b + block]
         sims = eu[q] @ xu.T
-        q_sent = np.searchsorted(en_first, q, side="right") - 1
+        q_sent = en_sent[q]
         for k, (qq, s) in enumerate(zip(q.tolist(), q_sent.tolist())):
             best_set[qq] = int(cand[np.argmax(sims[k])])
             own = np.nonzero(cand_sent == s)[0]
@@ -290,7 +323,7 @@ def word_hits(en: np.ndarray, xx: np.ndarray, en_first: np.ndarray, xx_first: np
     sent = p[:, 0]
     rand = cand[rng.integers(0, len(cand), len(p))]
     for _ in range(20):  # a random partner from another sentence (redraw the few from the same one)
-        same = (np.searchsorted(xx_first, rand, side="right") - 1) == sent
+        same = xx_sent[rand] == sent
         if not same.any() or len(np.unique(cand_sent)) < 2:
             break
         rand[same] = cand[rng.integers(0, len(cand), int(same.sum()))]
@@ -320,6 +353,25 @@ def word_measures(hits: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def linked_words(pairs: dict[str, str], truth: str | None = None) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The words whose vectors the word measures read, per language (``pairs``: ``{lang: word-pairs file}``): the
+    ``(sentence, word)`` of the English (``"en"``) and non-English (``"src"``) words of its confident links, and with
+    ``truth`` (the synthetic world's true alignment) of its true links too; sorted, unique. :func:`word_hits` reads
+    no other word (queries, candidates and random partners are all linked words), so storing these only changes no
+    measure."""
+    t = pd.read_parquet(truth) if truth else None
+    out = {}
+    for lang, path in pairs.items():
+        p, _ = read_pairs(path)
+        frames = [p] + ([t[t["language"] == lang]] if t is not None else [])
+        both = pd.concat([f[list(PAIR_COLUMNS)] for f in frames], ignore_index=True)
+        out[lang] = {}
+        for side, col in (("en", "en_word"), ("src", "xx_word")):
+            k = np.unique(_keys(both["sentence"].to_numpy(), both[col].to_numpy()))
+            out[lang][side] = (k >> 32, k & 0xFFFFFFFF)
+    return out
+
+
 def word_tables(vectors: dict, layers: list[int], pairs: pd.DataFrame, language: str, condition: str, *, corpus: str,
                 seed: int = 0, skipped: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every stored layer's word measures as alignment-table rows (corpus, language, condition, layer, measure, value;
@@ -329,8 +381,8 @@ def word_tables(vectors: dict, layers: list[int], pairs: pd.DataFrame, language:
         if skipped or pairs.empty:
             m = dict.fromkeys(WORD_MEASURES, float("nan"))
         else:
-            h = word_hits(vectors["en"][li], vectors["src"][li], vectors["en_first"], vectors["src_first"],
-                          vectors["src_pieces"], pairs, seed)
+            h = word_hits(vectors["en"][li], vectors["src"][li], (vectors["en_sentence"], vectors["en_word"]),
+                          (vectors["src_sentence"], vectors["src_word"]), vectors["src_pieces"], pairs, seed)
             hits.append(h.assign(layer=int(layer)))
             m = word_measures(h)
         rows += [{"corpus": corpus, "language": language, "condition": condition, "layer": int(layer), "measure": k, "value": v}
@@ -339,17 +391,23 @@ def word_tables(vectors: dict, layers: list[int], pairs: pd.DataFrame, language:
     return pd.DataFrame(rows), h[list(HIT_COLUMNS)]
 
 
-def word_measures_job(*, words: str, pairs: str, language: str, condition: str, corpus: str, out: dict, seed: int = 0,
-                      truth: str | None = None) -> dict:
-    """One language x condition: the word vectors of its embedding job and its word pairs -> ``out["alignment"]``
-    (the word measures of every stored layer, rows like xstilts.alignment's) and ``out["hits"]`` (per link and
-    layer; with ``truth``, the synthetic world's true alignment, the same hits from the true pairs too, ``pairs``
-    column ``aligner``/``truth``)."""
+def word_measures_job(*, words: str, english: str, pairs: str, language: str, condition: str, corpus: str, out: dict,
+                      seed: int = 0, truth: str | None = None) -> dict:
+    """One language x condition: the word vectors of its embedding job (``words``: the language's linked words;
+    ``english``: the English linked words, shared by the languages) and its word pairs -> ``out["alignment"]`` (the
+    word measures of every stored layer, rows like xstilts.alignment's) and ``out["hits"]`` (per link and layer; with
+    ``truth``, the synthetic world's true alignment, the same hits from the true pairs too, ``pairs`` column
+    ``aligner``/``truth``)."""
     from xstilts.io import atomic_write_parquet
 
-    with np.load(words, allow_pickle=False) as z:
-        vectors = {k: z[k] for k in z.files if k != "meta"}
-    layers = vectors.pop("layers").tolist()
+    vectors, layers = {}, []
+    for path in (words, english):
+        with np.load(path, allow_pickle=False) as z:
+            vectors.update({k: z[k] for k in z.files if k not in ("meta", "layers")})
+            layers.append(z["layers"].tolist())
+    if layers[0] != layers[1]:
+        raise ValueError(f"{words} holds layers {layers[0]} but {english} holds {layers[1]}: not from one embedding job")
+    layers = layers[0]
     p, info = read_pairs(pairs)
     table, hits = word_tables(vectors, layers, p, language, condition, corpus=corpus, seed=seed, skipped=info.get("skipped", ""))
     hits = hits.assign(pairs="aligner")
