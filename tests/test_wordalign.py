@@ -2,6 +2,7 @@
 against the synthetic world's true alignment, and real LASER Tatoeba pairs of three languages of different
 morphology."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -122,22 +123,27 @@ def seeded_library(tmp_path_factory):
 
 def test_seeded_library_is_built_once_under_the_sources_hash(seeded_library):
     again, _ = W.seeded_urandom_library(seeded_library.parent)
-    assert again == seeded_library and [p.name for p in seeded_library.parent.iterdir()] == [seeded_library.name]
+    assert again == seeded_library
+    assert [p.name for p in seeded_library.parent.iterdir()] == [seeded_library.name]  # no temporary file left
 
 
 def test_without_a_compiler_eflomal_runs_unseeded_and_says_so(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("CC", "no-such-compiler-xstilts")
     env, seeding = W.seeded_environment(5)
-    assert seeding["seeded"] is False and "no C compiler" in seeding["reason"]
-    assert W.SEED_ENV not in env and "UNSEEDED" in caplog.text
+    assert seeding["seeded"] is False
+    assert "no C compiler" in seeding["reason"]
+    assert W.SEED_ENV not in env
+    assert "UNSEEDED" in caplog.text
 
 
 def test_same_seed_same_links_on_the_synthetic_world(demo_world, tmp_path, seeded_library, monkeypatch):
     monkeypatch.setenv("XSTILTS_CACHE", str(seeded_library.parent))
     a, meta = _pairs(tmp_path, "a", 11, demo_world.parallel, "p6", [demo_world.path("tatoeba", lang="p6")])
     b, _ = _pairs(tmp_path, "b", 11, demo_world.parallel, "p6", [demo_world.path("tatoeba", lang="p6")])
-    assert meta["seeded"] is True and meta["seed"] == 11
+    assert meta["seeded"] is True
+    assert meta["seed"] == 11
+    assert W.SEED_ENV not in os.environ  # the job's environment is restored after eflomal ran
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -252,3 +258,11 @@ def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_pa
     assert "![Δ word retrieval in the sentence per condition × layer](figures/heatmap.png)" in md
     assert open(out["heatmap"], "rb").read(4) == b"\x89PNG"
     assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 100.0 / 33.33 | 3 | 0.75 | 1.000 | 0.750 |" in md
+
+
+@pytest.mark.parametrize("seeded, expected", [(True, "eflomal ran seeded (seed 3)"), (False, "eflomal ran UNSEEDED for p0")])
+def test_the_summary_says_whether_eflomal_ran_seeded(seeded, expected):
+    aligner = pd.DataFrame([{"language": "p0", "aligner": "eflomal", "links": 3, "links_per_sentence": 0.75, "skipped": None,
+                             "seeded": seeded, "seed": 3 if seeded else None, "chance_sent": 0.5, "chance_set": 0.1}])
+    table = pd.DataFrame(columns=["language", "condition", "word_retrieval_sent", "word_retrieval_set"])
+    assert expected in W.word_markdown(table, pd.DataFrame(), aligner, None, 2)

@@ -492,7 +492,7 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
     for p in pairs:
         df, info = read_pairs(p)
         row = {k: info.get(k) for k in ("language", "aligner", "links", "links_per_sentence", "training_sentences", "cpu_seconds",
-                                         "skipped")}
+                                         "skipped", "seeded", "seed")}
         row["chance_sent"], row["chance_set"] = chance(df)
         if tr is not None:
             row.update(precision_recall(df, tr[tr["language"] == info["language"]]))
@@ -523,7 +523,14 @@ def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFra
              f"Word pairs: {ALIGNER} (model {s['model']}, {s['n_samplers']} samplers, null prior {s['null_prior']}), both "
              "directions, kept only where both agree (intersection), once per language on the multi-parallel corpus (plus "
              "the language's Tatoeba pairs as extra training text). Each English word occurrence's vector (mean of its "
-             "subword pieces) retrieves its aligned word among the linked words of its sentence and of the whole set.", ""]
+             "subword pieces) retrieves its aligned word among the linked words of its sentence and of the whole set."]
+    if "seeded" in aligner and aligner["seeded"].notna().any():
+        unseeded = aligner.loc[aligner["seeded"].ne(True) & aligner["skipped"].fillna("").eq(""), "language"].tolist()
+        seeds = sorted({int(x) for x in aligner["seed"].dropna()})
+        lines[-1] += (f" eflomal ran seeded (seed {', '.join(map(str, seeds))}), so the pairs are reproducible." if not unseeded else
+                      f" eflomal ran UNSEEDED for {', '.join(unseeded)} (the reason is in the pairs' metadata): those pairs "
+                      "vary from run to run.")
+    lines.append("")
     base = table[table["condition"] == "base"].set_index("language")
     al = aligner.set_index("language")
     head = ("| language | base word retrieval, sentence | base word retrieval, set | chance, sentence / set | links | links per "
