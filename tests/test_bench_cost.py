@@ -159,5 +159,10 @@ def test_cost_cli_prints_the_word_alignment_cost(capsys):
     assert re.search(rf"^  embedding\s+word vectors, flores\+ {n}\+en × {c}\s+0\.0 M tok", out, re.MULTILINE)
     assert re.search(rf"^  cpu\s+eflomal, {n} jobs \(once per language\)\s+\d+\.\d CPU-min", out, re.MULTILINE)
     assert re.search(rf"^  cpu\s+word measures, {n * c} jobs", out, re.MULTILINE)
+    per_word = 25 * 1024 * 2  # fp16, every stored layer
+    words = cost.WORDS_PER_SENTENCE["flores"] * cost.FLORES_DEVTEST
+    gib = (n * cost.LINKED_SHARE * words + words) * per_word / 2**30  # linked words of each language, the English once
+    m = re.search(r"^  storage\s+word vectors \(temporary\), fp16\s+(\d+\.\d) GiB per condition", out, re.MULTILINE)
+    assert float(m.group(1)) == pytest.approx(gib, abs=0.05)
     line = _line(cost.estimate(plan, corpora=_corpora()), "embedding", "word vectors")
     assert line.flops == pytest.approx(c * (n + 1) * cost.FLORES_DEVTEST * cost.tokens_per_sentence("flores") * 25 * 1024 * 2)

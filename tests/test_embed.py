@@ -1,6 +1,7 @@
 """Embedding jobs: float32 reference path vs autocast, the resolved layers kept and checked against the model,
 non-finite vectors refused."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -92,21 +93,88 @@ def test_word_vectors_are_the_mean_of_their_pieces_from_the_same_pass(tiny_model
     assert row == words.shape[1] and (pieces > 1).any()
 
 
-def test_a_job_writes_word_vectors_beside_the_sentence_file_of_the_sets_asked(tiny_model, tmp_path):
-    """Two sets sharing their English side (the multi-parallel corpus): both word files hold every word of both sides
-    at every kept layer in float16, the sentence offsets and the pieces per word; a set not asked for gets none."""
-    from xstilts.wordalign import words
+def _pairs_files(tmp_path, sets, seed=0):
+    """Random confident links (about half the words of each sentence) per set, as word-pairs files."""
+    from xstilts import wordalign as W
 
-    sets = {"xa": {"src": TEXTS[:4], "en": TEXTS[4:8]}, "xb": {"src": TEXTS[8:12], "en": TEXTS[4:8]},
-            "xc": {"src": TEXTS[12:14], "en": TEXTS[4:6]}}
-    out = {k: str(tmp_path / f"{k}.npz") for k in sets}
+    rng = np.random.default_rng(seed)
+    files = {}
+    for key, sides in sets.items():
+        links = []
+        for en, xx in zip(sides["en"], sides["src"]):
+            ne, nx = len(W.words(en)), len(W.words(xx))
+            k = max(1, min(ne, nx) // 2)
+            links.append(set(zip(rng.choice(ne, k, replace=False).tolist(), rng.choice(nx, k, replace=False).tolist())))
+        files[key] = str(tmp_path / f"{key}.pairs.parquet")
+        W.write_pairs(W.pairs_frame(links), {"language": key}, files[key])
+    return files
+
+
+WORD_SETS = {"xa": {"src": TEXTS[:6], "en": TEXTS[6:12]}, "xb": {"src": TEXTS[12:18], "en": TEXTS[6:12]},
+             "xc": {"src": TEXTS[18:20], "en": TEXTS[6:8]}}
+
+
+def test_a_job_stores_only_the_linked_words_and_the_english_once(tiny_model, tmp_path):
+    """Two sets sharing their English side (the multi-parallel corpus): each set's file holds the vectors (float16,
+    every kept layer) of its linked non-English words only, with their (sentence, word) and pieces; the English
+    linked words of both sets are stored once, in the shared file; a set not asked for gets none."""
+    from xstilts import wordalign as W
+
+    out = {k: str(tmp_path / f"{k}.npz") for k in WORD_SETS}
     word_paths = {k: str(tmp_path / f"{k}.words.npz") for k in ("xa", "xb")}
-    E.embed_job(tiny_model, torch.device("cpu"), SETTINGS, sets, out, layers=[0, 3], model_layers=3, meta={}, word_paths=word_paths)
-    with np.load(word_paths["xa"]) as a, np.load(word_paths["xb"]) as b:
-        n_en = sum(len(words(t)) for t in TEXTS[4:8])
-        assert a["en"].shape == (2, n_en, 32) and a["en"].dtype == np.float16
-        np.testing.assert_array_equal(a["en"], b["en"])
-        assert b["src"].shape[1] == b["src_first"][-1] == sum(len(words(t)) for t in TEXTS[8:12])
-        assert len(b["src_pieces"]) == b["src"].shape[1] and (b["src_pieces"] >= 1).all()
-        assert a["layers"].tolist() == [0, 3]
+    pairs = _pairs_files(tmp_path, {k: WORD_SETS[k] for k in word_paths})
+    stats = E.embed_job(tiny_model, torch.device("cpu"), SETTINGS, WORD_SETS, out, layers=[0, 3], model_layers=3, meta={},
+                        word_paths=word_paths, shared_word_paths={"en": str(tmp_path / "pivot.words.npz")}, word_pairs=pairs)
+    p = {k: W.read_pairs(f)[0] for k, f in pairs.items()}
+    with np.load(word_paths["xb"]) as b, np.load(tmp_path / "pivot.words.npz") as en:
+        linked_xx = sorted(set(zip(p["xb"]["sentence"], p["xb"]["xx_word"])))
+        assert list(zip(b["src_sentence"].tolist(), b["src_word"].tolist())) == linked_xx
+        assert b["src"].shape == (2, len(linked_xx), 32)
+        assert b["src"].dtype == np.float16
+        assert b["src_pieces"].shape == (len(linked_xx),)
+        assert (b["src_pieces"] >= 1).all()
+        assert "en" not in b.files
+        linked_en = sorted({*zip(p["xa"]["sentence"], p["xa"]["en_word"]), *zip(p["xb"]["sentence"], p["xb"]["en_word"])})
+        assert list(zip(en["en_sentence"].tolist(), en["en_word"].tolist())) == linked_en
+        assert len(linked_en) < sum(len(W.words(t)) for t in WORD_SETS["xa"]["en"])  # fewer than every word
+        assert en["layers"].tolist() == [0, 3]
+    assert stats["shared_words_stored"] == {"en": len(linked_en)}
     assert not (tmp_path / "xc.words.npz").exists()
+
+
+def test_a_job_refuses_word_pairs_of_other_text(tiny_model, tmp_path):
+    from xstilts import wordalign as W
+
+    bad = str(tmp_path / "xa.pairs.parquet")
+    W.write_pairs(W.pairs_frame([{(0, 40)}]), {"language": "xa"}, bad)
+    with pytest.raises(ValueError, match="not in the text"):
+        E.embed_job(tiny_model, torch.device("cpu"), SETTINGS, {"xa": WORD_SETS["xa"]}, {"xa": str(tmp_path / "xa.npz")},
+                    layers=[3], model_layers=3, meta={}, word_paths={"xa": str(tmp_path / "xa.words.npz")},
+                    shared_word_paths={"en": str(tmp_path / "en.words.npz")}, word_pairs={"xa": bad})
+
+
+def test_storing_only_linked_words_changes_no_word_measure(tiny_model, tmp_path):
+    """The word measures (every stored layer) and the per-link hits from vectors of every word equal those from the
+    linked words only: queries, candidates and the random partners are all linked words."""
+    from xstilts import wordalign as W
+
+    sets = {k: WORD_SETS[k] for k in ("xa", "xb")}
+    pairs = _pairs_files(tmp_path, sets, seed=4)
+    emb = E.Embedder(tiny_model, torch.device("cpu"), 64, 256)
+    results = {}
+    for mode in ("all", "linked"):
+        d = tmp_path / mode
+        d.mkdir()
+        words = {k: str(d / f"{k}.words.npz") for k in sets}
+        rows = None if mode == "all" else W.linked_words(pairs)
+        E.embed_sets(emb, sets, {k: str(d / f"{k}.npz") for k in sets}, [1, 3], "mean", {}, word_paths=words,
+                     shared_word_paths={"en": str(d / "en.words.npz")}, word_rows=rows)
+        out = {"alignment": str(d / "table.parquet"), "hits": str(d / "hits.parquet")}
+        W.word_measures_job(words=words["xb"], english=str(d / "en.words.npz"), pairs=pairs["xb"], language="xb",
+                            condition="base", corpus="flores", out=out, seed=2)
+        results[mode] = (pd.read_parquet(out["alignment"]), pd.read_parquet(out["hits"]))
+    with np.load(tmp_path / "all" / "xb.words.npz") as a, np.load(tmp_path / "linked" / "xb.words.npz") as b:
+        assert b["src"].shape[1] < a["src"].shape[1]  # the linked-only file is smaller
+    assert results["all"][1]["hit_sent"].any()
+    pd.testing.assert_frame_equal(results["all"][0], results["linked"][0])
+    pd.testing.assert_frame_equal(results["all"][1], results["linked"][1])

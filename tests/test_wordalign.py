@@ -2,6 +2,7 @@
 against the synthetic world's true alignment, and real LASER Tatoeba pairs of three languages of different
 morphology."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,62 @@ def test_real_tatoeba_pairs_of_three_morphologies(tmp_path):
     assert per_sentence["fra"] > per_sentence["fin"]
 
 
+def _pairs(tmp_path, name, seed, parallel, lang, extra=()):
+    out = tmp_path / f"{name}.parquet"
+    W.wordpairs_job(parallel=str(parallel), lang=lang, pivot="en", out=str(out), extra=list(extra), seed=seed)
+    return W.read_pairs(str(out))
+
+
+@pytest.fixture(scope="module")
+def seeded_library(tmp_path_factory):
+    lib, why = W.seeded_urandom_library(tmp_path_factory.mktemp("cache"))
+    if lib is None:
+        pytest.skip(f"the seeded /dev/urandom cannot be built here: {why}")
+    return lib
+
+
+def test_seeded_library_is_built_once_under_the_sources_hash(seeded_library):
+    again, _ = W.seeded_urandom_library(seeded_library.parent)
+    assert again == seeded_library
+    assert [p.name for p in seeded_library.parent.iterdir()] == [seeded_library.name]  # no temporary file left
+
+
+def test_without_a_compiler_eflomal_runs_unseeded_and_says_so(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("CC", "no-such-compiler-xstilts")
+    env, seeding = W.seeded_environment(5)
+    assert seeding["seeded"] is False
+    assert "no C compiler" in seeding["reason"]
+    assert W.SEED_ENV not in env
+    assert "UNSEEDED" in caplog.text
+
+
+def test_same_seed_same_links_on_the_synthetic_world(demo_world, tmp_path, seeded_library, monkeypatch):
+    monkeypatch.setenv("XSTILTS_CACHE", str(seeded_library.parent))
+    a, meta = _pairs(tmp_path, "a", 11, demo_world.parallel, "p6", [demo_world.path("tatoeba", lang="p6")])
+    b, _ = _pairs(tmp_path, "b", 11, demo_world.parallel, "p6", [demo_world.path("tatoeba", lang="p6")])
+    assert meta["seeded"] is True
+    assert meta["seed"] == 11
+    assert W.SEED_ENV not in os.environ  # the job's environment is restored after eflomal ran
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (LASER Tatoeba test sets) is absent")
+def test_same_seed_same_links_on_real_tatoeba_text(tmp_path, seeded_library, monkeypatch):
+    """1,000 LASER Turkish-English pairs: the same seed twice gives the same links; another seed gives others (unseeded
+    runs share only 75-87% of their links, bench/NOTES.md)."""
+    monkeypatch.setenv("XSTILTS_CACHE", str(seeded_library.parent))
+    xx = (REAL / "tatoeba.tur-eng.tur").read_text(encoding="utf-8").splitlines()
+    en = (REAL / "tatoeba.tur-eng.eng").read_text(encoding="utf-8").splitlines()
+    par = tmp_path / "tur.parquet"
+    pd.DataFrame({"en": en, "tur": xx}).to_parquet(par)
+    a, _ = _pairs(tmp_path, "a", 3, par, "tur")
+    b, _ = _pairs(tmp_path, "b", 3, par, "tur")
+    c, _ = _pairs(tmp_path, "c", 4, par, "tur")
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)  # the seed reaches the sampler
+
+
 # two sentences; English words e00 e01 | e10 e11, non-English x00 x01 | x10 x11 x12 (x10 unlinked; x01 two pieces)
 EN = np.array([[1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 0, 1, 0, 1], [0, 0, 0, 1, 1]], dtype=float)
 XX = np.array([[1, 0, 0, 0, 1], [0, 1, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, -1, 0, 1], [0, 0, 0, 1, 1]], dtype=float)
@@ -118,7 +175,7 @@ def test_word_measures_equal_a_hand_computation():
     orthogonal to its x11 (cosine 0), and its best candidates are at 0.5 (x00, x01, x12: ties go to the lowest index,
     x00 in the set, x12 in its sentence): a miss both ways. Every cross-sentence cosine is 0.5 (the shared last
     dimension: anisotropy), so the random-pair cosine is 0.5 whatever pair is drawn and is subtracted."""
-    h = W.word_hits(EN, XX, FIRST_EN, FIRST_XX, PIECES, PAIRS, seed=1)
+    h = W.word_hits(EN, XX, W.full_index(FIRST_EN), W.full_index(FIRST_XX), PIECES, PAIRS, seed=1)
     assert h["hit_sent"].tolist() == [True, True, False, True]
     assert h["hit_set"].tolist() == [True, True, False, True]
     np.testing.assert_allclose(h["cos_pair"], [1, 1, 0, 1], atol=1e-6)
@@ -136,12 +193,29 @@ def test_set_retrieval_sees_the_candidates_of_other_sentences():
     xx = XX.copy()
     xx[0] = [1, 0.2, 0, 0, 1]
     xx[3] = [1, 0, 0, 0, 1]
-    h = W.word_hits(EN, xx, FIRST_EN, FIRST_XX, PIECES, PAIRS, seed=1)
+    h = W.word_hits(EN, xx, W.full_index(FIRST_EN), W.full_index(FIRST_XX), PIECES, PAIRS, seed=1)
     assert h["hit_sent"].tolist()[0] and not h["hit_set"].tolist()[0]
 
 
+def test_hits_from_the_linked_words_only_equal_those_from_every_word():
+    """The same vectors stored for the linked words only (x10 unlinked: left out) give the same hits, random pairs
+    included: they are drawn from the linked words."""
+    keep = [0, 1, 3, 4]
+    xs, xw = W.full_index(FIRST_XX)
+    full = W.word_hits(EN, XX, W.full_index(FIRST_EN), (xs, xw), PIECES, PAIRS, seed=5)
+    linked = W.word_hits(EN, XX[keep], W.full_index(FIRST_EN), (xs[keep], xw[keep]), PIECES[keep], PAIRS, seed=5)
+    pd.testing.assert_frame_equal(full, linked)
+
+
+def test_a_linked_word_without_a_stored_vector_is_an_error():
+    xs, xw = W.full_index(FIRST_XX)
+    with pytest.raises(ValueError, match="no stored vector"):
+        W.word_hits(EN, XX[[0, 3, 4]], W.full_index(FIRST_EN), (xs[[0, 3, 4]], xw[[0, 3, 4]]), PIECES[[0, 3, 4]], PAIRS)
+
+
 def test_word_tables_give_nan_rows_for_a_skipped_language():
-    vec = {"en": EN[None], "src": XX[None], "en_first": FIRST_EN, "src_first": FIRST_XX, "src_pieces": PIECES}
+    (es, ew), (xs, xw) = W.full_index(FIRST_EN), W.full_index(FIRST_XX)
+    vec = {"en": EN[None], "src": XX[None], "en_sentence": es, "en_word": ew, "src_sentence": xs, "src_word": xw, "src_pieces": PIECES}
     table, hits = W.word_tables(vec, [3], PAIRS.iloc[:0], "zh", "base", corpus="flores", skipped="no spaces")
     assert set(table["measure"]) == set(W.WORD_MEASURES) and table["value"].isna().all() and hits.empty
 
@@ -184,3 +258,11 @@ def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_pa
     assert "![Δ word retrieval in the sentence per condition × layer](figures/heatmap.png)" in md
     assert open(out["heatmap"], "rb").read(4) == b"\x89PNG"
     assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 100.0 / 33.33 | 3 | 0.75 | 1.000 | 0.750 |" in md
+
+
+@pytest.mark.parametrize("seeded, expected", [(True, "eflomal ran seeded (seed 3)"), (False, "eflomal ran UNSEEDED for p0")])
+def test_the_summary_says_whether_eflomal_ran_seeded(seeded, expected):
+    aligner = pd.DataFrame([{"language": "p0", "aligner": "eflomal", "links": 3, "links_per_sentence": 0.75, "skipped": None,
+                             "seeded": seeded, "seed": 3 if seeded else None, "chance_sent": 0.5, "chance_set": 0.1}])
+    table = pd.DataFrame(columns=["language", "condition", "word_retrieval_sent", "word_retrieval_set"])
+    assert expected in W.word_markdown(table, pd.DataFrame(), aligner, None, 2)

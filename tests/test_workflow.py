@@ -115,8 +115,15 @@ def test_two_fresh_runs_give_identical_score_tables(demo_run, tmp_path):
     rc, out = smk(tmp_path, config=demo_run / "config/demo.yaml")
     assert rc == 0, out[-3000:]
     for f in ["tables/target_scores.csv", "tables/tatoeba.csv", "tables/bucc.csv", "tables/target_summary.csv", "regression/cells.csv",
-              "regression/pooled.csv", "morphology/table.csv"]:
+              "regression/pooled.csv", "morphology/table.csv", "findings/word_alignment.csv"]:
         assert (tmp_path / "results" / f).read_bytes() == (demo_run / "results" / f).read_bytes(), f
+    # the word pairs (eflomal seeded with the study seed) and the word measures read from them; compared as tables (the
+    # pairs' metadata holds CPU seconds)
+    words = sorted(p.relative_to(demo_run) for d in ("results/wordpairs", "results/alignment/words")
+                   for p in (demo_run / d).rglob("*.parquet"))
+    assert words
+    for f in words:
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f), pd.read_parquet(demo_run / f), check_exact=True, obj=str(f))
 
 
 @pytest.mark.slow

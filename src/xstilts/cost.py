@@ -25,7 +25,8 @@ stored layers × hidden size × bytes of ``retrieval.store_dtype``.
 Word-level alignment (issue 19, xstilts.wordalign): the word vectors come out of the FLORES+ embedding pass (no
 second forward pass); the added GPU work is pooling the subword pieces into words at every stored layer (a line of
 the ``embedding`` stage, FLOPs only, no tokens). Printed besides: eflomal's CPU time per language (``EFLOMAL_CPU_S_PER_KWORD``,
-measured), the word-measure jobs' CPU FLOPs (the set-level retrieval dominates) and the temporary fp16 word vectors.
+measured), the word-measure jobs' CPU FLOPs (the set-level retrieval dominates) and the temporary fp16 word vectors
+(only the words with a confident link, ``LINKED_SHARE`` of a language's words; the English once for every language).
 Words per FLORES+ sentence are an assumption (``WORDS_PER_SENTENCE``).
 """
 
@@ -216,7 +217,8 @@ def estimate(plan: StudyPlan, tpe: dict | None = None, corpora: Corpora | None =
 
 def word_lines(plan: StudyPlan, chars_per_token: float = CHARS_PER_TOKEN) -> list[Line]:
     """The GPU work the word vectors add to the FLORES+ embedding jobs: every piece of every sentence (both sides, the
-    English once per condition) added into its word's vector at every stored layer (2 FLOPs a dimension), no tokens."""
+    English once per condition) added into its word's vector at every stored layer (2 FLOPs a dimension), no tokens;
+    an upper bound, since only the pieces of linked words are pooled."""
     langs = plan.word_languages
     if not langs:
         return []
@@ -239,15 +241,18 @@ def word_text(plan: StudyPlan, corpora: Corpora | None) -> str:
     align_s = (len(langs) * 2 * w + extra) * EFLOMAL_CPU_S_PER_KWORD / 1000
     links = LINKED_SHARE * w
     measure_flops = c * len(langs) * layers * 2.0 * d * links * links  # set-level retrieval: queries x candidates
-    word_bytes = 2 * w * layers * d * 2  # fp16, both sides, per language x condition
+    per_word = layers * d * 2  # fp16 at every stored layer
+    lang_bytes = links * per_word  # a language's linked non-English words (intersected links are one-to-one)
+    english_bytes = w * per_word  # the English linked words of every language, stored once: at most every English word
+    word_bytes = lang_bytes * len(langs) + english_bytes  # per condition
     return "\n".join([
         f"# word-level alignment ({len(langs)} languages, {c} conditions, {layers} stored layers)",
         f"  cpu          eflomal, {len(langs)} jobs (once per language)   {align_s / 60:8.1f} CPU-min  "
         f"({align_s / len(langs):.1f} CPU-s a language at {EFLOMAL_CPU_S_PER_KWORD} CPU-s per 1,000 words)",
         f"  cpu          word measures, {c * len(langs)} jobs              {measure_flops / 1e12:8.1f} TFLOP  "
         f"({measure_flops / c / len(langs) / 1e12:.2f} TFLOP a job, ~{links:,.0f} linked words a side)",
-        f"  storage      word vectors (temporary), fp16       {word_bytes / 2**30:8.2f} GiB a language × condition, "
-        f"{word_bytes * len(langs) / 2**30:.0f} GiB per condition until its word-measure jobs ran",
+        f"  storage      word vectors (temporary), fp16       {word_bytes / 2**30:8.1f} GiB per condition until its word-measure "
+        f"jobs ran (linked words only: {lang_bytes / 2**30:.2f} GiB a language, {english_bytes / 2**30:.2f} GiB of English once)",
     ])
 
 

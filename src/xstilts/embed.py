@@ -159,37 +159,80 @@ class Embedder:
 WORD_DTYPE = "float16"  # word vectors (xstilts.wordmeasures reads them in float32)
 
 
-def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_paths: dict[str, str], layers, pooling: str,
-               meta: dict, store_dtype: str = "float32", word_paths: dict[str, str] | None = None) -> dict:
-    """Embed each named set (e.g. a language) of named sides (e.g. src/tgt) and save one .npz per set. For the sets
-    in ``word_paths`` the same pass also saves every word's vector per layer (:data:`WORD_DTYPE`; words as
-    :func:`xstilts.wordalign.word_spans` cuts them), its sentence offsets and pieces per word, to ``word_paths[key]``."""
-    from xstilts.wordalign import word_spans
+def _word_selection(texts: list[str], rows: tuple[np.ndarray, np.ndarray] | None, what: str):
+    """Per text, the spans of the words to store (all of them where ``rows`` is None, else those whose ``(sentence,
+    word)`` is in ``rows``, sorted), and the ``(sentence, word)`` of each stored row."""
+    from xstilts.wordalign import full_index, word_spans
 
+    spans = [word_spans(t) for t in texts]
+    if rows is None:
+        sentence, word = full_index(np.concatenate([[0], np.cumsum([len(x) for x in spans])]))
+        return spans, sentence, word
+    sentence, word = (np.asarray(r, dtype=np.int64) for r in rows)
+    chosen: list[list[tuple[int, int]]] = [[] for _ in texts]
+    for s_, w_ in zip(sentence.tolist(), word.tolist()):
+        if s_ >= len(spans) or w_ >= len(spans[s_]):
+            raise ValueError(f"{what}: a linked word (sentence {s_}, word {w_}) is not in the text (its sentence has "
+                             f"{len(spans[s_]) if s_ < len(spans) else 0} words): the word pairs come from other text")
+        chosen[s_].append(spans[s_][w_])
+    return chosen, sentence, word
+
+
+def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_paths: dict[str, str], layers, pooling: str,
+               meta: dict, store_dtype: str = "float32", word_paths: dict[str, str] | None = None,
+               shared_word_paths: dict[str, str] | None = None, word_rows: dict | None = None) -> dict:
+    """Embed each named set (e.g. a language) of named sides (e.g. src/tgt) and save one .npz per set. For the sets
+    in ``word_paths`` the same pass also saves word vectors per layer (:data:`WORD_DTYPE`; words as
+    :func:`xstilts.wordalign.word_spans` cuts them) with the ``(sentence, word)`` of each row and its pieces:
+
+    * which words: ``word_rows[key][side]`` (``(sentence, word)`` arrays, :func:`xstilts.wordalign.linked_words`: the
+      words with a confident link, all the word measures read), or every word where ``word_rows`` is None;
+    * where: a side named in ``shared_word_paths`` (the multi-parallel corpus's English, the same text in every set)
+      once, to that path, with the union of the sets' words; the other sides to ``word_paths[key]``."""
     word_paths = dict(word_paths or {})
+    shared = dict(shared_word_paths or {})
     layer_idx = embedder.check_layers(layers)
+    rows_of: dict[tuple[str, str], tuple[np.ndarray, np.ndarray] | None] = {}
+    for key in word_paths:
+        for side in sets[key]:
+            if word_rows is None:
+                rows_of[key, side] = None
+            elif side in shared:  # the union of every set's words on the shared side
+                k = np.unique(np.concatenate([(np.asarray(word_rows[k2][side][0], np.int64) << 32)
+                                              | np.asarray(word_rows[k2][side][1], np.int64) for k2 in word_paths]))
+                rows_of[key, side] = (k >> 32, k & 0xFFFFFFFF)
+            else:
+                rows_of[key, side] = word_rows[key][side]
     t0 = time.perf_counter()
-    last: dict[str, tuple[tuple[str, ...], np.ndarray, dict]] = {}  # per side, the previous set's texts and vectors:
-    # a side that repeats from set to set (the multi-parallel corpus's English) is embedded once
+    last: dict[str, tuple] = {}  # per side, the previous set's texts, word selection and vectors: a side that repeats
+    # from set to set (the multi-parallel corpus's English) is embedded once
+    shared_words: dict[str, tuple[tuple[str, ...], dict]] = {}
     for key, sides in sets.items():
         arrays, words = {}, {}
         for side, texts in sides.items():
             if len(texts) == 0:
                 raise ValueError(f"{out_paths[key]}: set {key!r} side {side!r} has no sentences")
             texts_key = tuple(texts)
-            if side in last and last[side][0] == texts_key and (key not in word_paths or last[side][2]):
-                v, w = last[side][1], last[side][2]
+            rows = rows_of.get((key, side))
+            sig = None if rows is None else _keys_bytes(rows)
+            if side in last and last[side][0] == texts_key and (key not in word_paths or (last[side][3] and last[side][1] == sig)):
+                v, w = last[side][2], last[side][3]
             elif key in word_paths:
-                spans = [word_spans(t) for t in texts]
+                spans, sentence, word = _word_selection(texts, rows, f"{out_paths[key]} side {side!r}")
                 v, wv, pieces = embedder.embed(texts, layer_idx, pooling, spans)
                 v = v.astype(store_dtype)
                 w = {side: wv.astype(WORD_DTYPE), f"{side}_pieces": pieces.astype(np.int16),
-                     f"{side}_first": np.concatenate([[0], np.cumsum([len(x) for x in spans])]).astype(np.int64)}
-                last[side] = (texts_key, v, w)
+                     f"{side}_sentence": sentence.astype(np.int32), f"{side}_word": word.astype(np.int32)}
+                last[side] = (texts_key, sig, v, w)
             else:
                 v, w = embedder.embed(texts, layer_idx, pooling).astype(store_dtype), {}
-                last[side] = (texts_key, v, w)
-            words.update(w)
+                last[side] = (texts_key, None, v, w)
+            if key in word_paths and side in shared:
+                if side in shared_words and shared_words[side][0] != texts_key:
+                    raise ValueError(f"side {side!r} is stored once for every set ({shared[side]}) but set {key!r} has other text")
+                shared_words[side] = (texts_key, w)
+            elif key in word_paths:
+                words.update(w)
             bad = ~np.isfinite(v).all(axis=2)
             if bad.any():
                 li, row = map(int, np.argwhere(bad)[0])
@@ -202,9 +245,19 @@ def embed_sets(embedder: Embedder, sets: dict[str, dict[str, list[str]]], out_pa
         if key in word_paths:
             atomic_save_npz(word_paths[key], layers=np.array(layer_idx), meta=np.array(repr({**info, "store_dtype": WORD_DTYPE})),
                             **words)
+    for side, path in shared.items():
+        if side in shared_words:
+            info = {**meta, "pooling": pooling, "precision": embedder.precision, "store_dtype": WORD_DTYPE}
+            atomic_save_npz(path, layers=np.array(layer_idx), meta=np.array(repr(info)),
+                            **shared_words[side][1])
     dt = time.perf_counter() - t0
+    stored = {side: int(len(w[f"{side}_word"])) for side, (_, w) in shared_words.items()}
     return {"seconds": dt, "tokens": embedder.tokens_seen, "tokens_per_s": embedder.tokens_seen / max(dt, 1e-9), "layers": layer_idx,
-            "word_seconds": embedder.word_seconds}
+            "word_seconds": embedder.word_seconds, "shared_words_stored": stored}
+
+
+def _keys_bytes(rows) -> bytes:
+    return np.asarray(rows[0], np.int64).tobytes() + b"|" + np.asarray(rows[1], np.int64).tobytes()
 
 
 def tatoeba_sets(paths: dict[str, str], pivot: str = "en") -> dict[str, dict[str, list[str]]]:
@@ -245,8 +298,12 @@ SET_READERS = {"tatoeba": tatoeba_sets, "flores": parallel_sets, "bucc": bucc_se
 
 
 def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dict, *, layers: list[int], model_layers: int,
-              meta: dict, word_paths: dict | None = None) -> dict:
-    """One embedding job: load the encoder once, embed every set, save one .npz per set.
+              meta: dict, word_paths: dict | None = None, shared_word_paths: dict | None = None, word_pairs: dict | None = None,
+              truth: str | None = None) -> dict:
+    """One embedding job: load the encoder once, embed every set, save one .npz per set; for the sets in
+    ``word_paths`` also the vectors of the words linked in ``word_pairs`` (``{set: word-pairs file}``, with the true
+    links of ``truth``: :func:`xstilts.wordalign.linked_words`), the English once to ``shared_word_paths["en"]``
+    (:func:`embed_sets`).
 
     ``settings`` holds exactly :data:`EMBEDDING_SETTINGS`; ``layers`` are the hidden_states indices to keep, resolved
     by :class:`xstilts.plan.StudyPlan` against ``model_layers`` -- checked here against the encoder itself."""
@@ -256,4 +313,14 @@ def embed_job(model_dir: str, device, settings: dict, sets: dict, out_paths: dic
     if emb.n_layers != model_layers:
         raise ValueError(f"{model_dir} has {emb.n_layers} layers but the config says {model_layers} "
                          "(model.num_hidden_layers, or synthetic.architecture.num_hidden_layers): the layers would be wrong")
-    return embed_sets(emb, sets, out_paths, layers, settings["pooling"], meta, settings["store_dtype"], word_paths)
+    rows = None
+    if word_paths:
+        from xstilts.wordalign import linked_words
+
+        if not word_pairs or set(word_paths) - set(word_pairs):
+            raise ValueError(f"word vectors of {sorted(word_paths)} asked for, but word pairs given only for "
+                             f"{sorted(word_pairs or {})}: the job stores the linked words only")
+
+        rows = linked_words({k: word_pairs[k] for k in word_paths}, truth)
+    return embed_sets(emb, sets, out_paths, layers, settings["pooling"], meta, settings["store_dtype"], word_paths,
+                      shared_word_paths, rows)

@@ -69,10 +69,12 @@ TEMPLATES: dict[str, str] = {
     "bucc_score": "retrieval/bucc/{condition}/{lang}.json",
     "alignment": "alignment/{corpus}/{condition}/{lang}.parquet",
     # word-level alignment (xstilts.wordalign) on the multi-parallel corpus: word pairs from eflomal once per language
-    # (independent of condition and layer); word vectors from the FLORES+ embedding pass (temporary); the word measures
+    # (independent of condition and layer); word vectors from the FLORES+ embedding pass (temporary; only the words
+    # with a confident link, the English once for every language); the word measures
     # as alignment-table rows and the per-link hits; the summary's figures
     "word_pairs": "wordpairs/{lang}.parquet",
-    "word_vectors": "embeddings/flores/{condition}/{lang}.words.npz",
+    "word_vectors": "embeddings/flores/{condition}/{lang}.words.npz",  # the language's linked words
+    "word_vectors_pivot": "embeddings/flores/{condition}/pivot.words.npz",  # English linked words, shared
     "word_alignment": "alignment/words/{condition}/{lang}.parquet",
     "word_hits": "retrieval/words/{condition}/{lang}.hits.parquet",
     "word_summary": "findings/word_alignment.csv",
@@ -377,7 +379,7 @@ class StudyPlan:
 
     @property
     def wordalign(self) -> dict:
-        """What a word-alignment job reads: the unsegmented scripts it skips (eflomal takes no seed)."""
+        """What a word-alignment job reads: the unsegmented scripts it skips (its seed is the study seed, :attr:`seed`)."""
         return _settings({"unsegmented": list(self.config["morphology"]["unsegmented"])})
 
     @property

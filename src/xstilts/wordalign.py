@@ -10,17 +10,25 @@ text, independent of condition and layer (issue 19).
 * Alignment: eflomal (Östling & Tiedemann 2016) both directions on the lowercased words; the pairs kept are the
   **intersection** of the forward and reverse links (a link is kept only where both directions agree). The aligner
   sees the measured sentences plus any other pinned parallel text of the language (its Tatoeba pairs when it has
-  them) to get better lexical statistics; only the measured corpus's links are written.
+  them) to get better lexical statistics; only the measured corpus's links are written. eflomal has no seed option
+  and seeds its sampler from /dev/urandom: it runs with a seeded /dev/urandom preloaded (``_seeded_urandom.c``, the
+  study seed) on one OpenMP thread, so the links are reproducible (:func:`align`, :func:`seeded_environment`).
 * The artifact (``LAYOUT.word_pairs``): one row per confident link (``sentence``: row of the corpus; ``en_word``,
-  ``xx_word``: word indices in :func:`word_spans` order), with the aligner, its settings, the training sentences,
-  the number of links and the CPU seconds in the parquet's metadata (:func:`read_pairs`).
+  ``xx_word``: word indices in :func:`word_spans` order), with the aligner, its settings, the seeding (``seeded``,
+  and ``seed`` or the reason it is unseeded), the training sentences, the number of links and the CPU seconds in the
+  parquet's metadata (:func:`read_pairs`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import logging
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -31,7 +39,9 @@ from xstilts.outcomes import WORD_BASE_MEASURES, WORD_MEASURES
 
 ALIGNER = "eflomal"
 ALIGNER_SETTINGS = {"model": 3, "n_samplers": 3, "null_prior": 0.2, "symmetrisation": "intersection", "lowercase": True,
-                    "seed": "none (eflomal 2.0.0 seeds itself from /dev/urandom)"}
+                    "threads": 1}
+SEED_ENV = "XSTILTS_EFLOMAL_SEED"  # read by the seeded /dev/urandom (_seeded_urandom.c)
+SEEDED_SOURCE = Path(__file__).with_name("_seeded_urandom.c")
 WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
 PAIR_COLUMNS = ("sentence", "en_word", "xx_word")
 
@@ -57,11 +67,82 @@ def intersect(fwd: list[str], rev: list[str]) -> list[set[tuple[int, int]]]:
     return [parse_pharaoh(f) & parse_pharaoh(r) for f, r in zip(fwd, rev)]
 
 
-def align(en: list[list[str]], xx: list[list[str]]) -> list[set[tuple[int, int]]]:
+def cache_dir() -> Path:
+    """Where the compiled seeded /dev/urandom library is kept: ``$XSTILTS_CACHE``, else ``$XDG_CACHE_HOME/xstilts``,
+    else ``~/.cache/xstilts``."""
+    if os.environ.get("XSTILTS_CACHE"):
+        return Path(os.environ["XSTILTS_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xstilts"
+
+
+def seeded_urandom_library(cache: Path | None = None) -> tuple[Path | None, str]:
+    """The shared library that gives eflomal a seeded /dev/urandom (``_seeded_urandom.c``, preloaded), compiled once
+    with the system C compiler (``$CC``, else ``cc``) into ``cache`` (default :func:`cache_dir`) under a name keyed by
+    the source's sha256; compiled to a temporary file and renamed, so concurrent jobs never read a half-written one.
+    Returns ``(path, "")``, or ``(None, why)`` where no compiler is found or it fails."""
+    source = SEEDED_SOURCE.read_bytes()
+    cache = Path(cache) if cache is not None else cache_dir()
+    lib = cache / f"seeded_urandom-{hashlib.sha256(source).hexdigest()[:16]}.so"
+    if lib.is_file():
+        return lib, ""
+    compiler = shutil.which(os.environ.get("CC") or "cc")
+    if compiler is None:
+        return None, f"no C compiler ({os.environ.get('CC') or 'cc'}) on PATH to build the seeded /dev/urandom"
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=lib.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        r = subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", tmp, str(SEEDED_SOURCE), "-ldl"], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            return None, f"{compiler} failed to build the seeded /dev/urandom: {r.stderr.strip()[-500:]}"
+        os.replace(tmp, lib)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return lib, ""
+
+
+@contextlib.contextmanager
+def environment(**values: str):
+    """Set environment variables for the block (eflomal's wrapper runs its binary with the inherited environment),
+    restoring the previous values after it."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def seeded_environment(seed: int | None) -> tuple[dict[str, str], dict]:
+    """The environment eflomal runs in, and what to record of it. With a ``seed`` and a C compiler: the seeded
+    /dev/urandom preloaded (``LD_PRELOAD``, ``XSTILTS_EFLOMAL_SEED``) and one OpenMP thread (eflomal's samplers add
+    into shared counts in critical sections: with several threads the float sums' order, so the samples, vary), and
+    ``{"seeded": True, "seed": seed}``. Without a compiler, a warning and ``{"seeded": False, "reason": ...}``:
+    eflomal then seeds itself from the real /dev/urandom, and its links vary from run to run."""
+    env = {"OMP_NUM_THREADS": "1"}
+    if seed is None:
+        return env, {"seeded": False, "reason": "no seed given"}
+    lib, why = seeded_urandom_library()
+    if lib is None:
+        logging.getLogger(__name__).warning("eflomal runs UNSEEDED (its links vary from run to run): %s", why)
+        return env, {"seeded": False, "reason": why}
+    preload = " ".join(p for p in (str(lib), os.environ.get("LD_PRELOAD", "")) if p)
+    return {**env, "LD_PRELOAD": preload, SEED_ENV: str(int(seed))}, {"seeded": True, "seed": int(seed)}
+
+
+def align(en: list[list[str]], xx: list[list[str]], seed: int | None = None) -> tuple[list[set[tuple[int, int]]], dict]:
     """eflomal on tokenised sentence pairs (English as the source side), symmetrised by intersection: per sentence a
-    set of ``(en_word, xx_word)`` links. Empty sentences get no links (eflomal is given a placeholder). eflomal 2.0.0
-    seeds its sampler from /dev/urandom and has no seed option: two runs share 75-87% of their links (measured on
-    1,000 LASER Tatoeba pairs of tur, fin, fra), so the pairs are computed once per language and cached."""
+    set of ``(en_word, xx_word)`` links, and the seeding recorded (:func:`seeded_environment`). Empty sentences get no
+    links (eflomal is given a placeholder). eflomal 2.0.0 has no seed option and reads its sampler's seed from
+    /dev/urandom; with ``seed`` it reads a seeded stream instead and runs on one thread, so the same input and seed
+    give the same links (unseeded, two runs shared 75-87% of their links on 1,000 LASER Tatoeba pairs of tur, fin,
+    fra)."""
     import eflomal
 
     if len(en) != len(xx):
@@ -72,12 +153,14 @@ def align(en: list[list[str]], xx: list[list[str]]) -> list[set[tuple[int, int]]
     def lines(sents):
         return [(" ".join(w.lower().replace(" ", "_") for w in t) or "∅") + "\n" for t in sents]
 
+    env, seeding = seeded_environment(seed)
     with tempfile.TemporaryDirectory() as tmp:
         fwd, rev = Path(tmp) / "fwd", Path(tmp) / "rev"
-        aligner.align(lines(en), lines(xx), links_filename_fwd=str(fwd), links_filename_rev=str(rev), quiet=True)
+        with environment(**env):
+            aligner.align(lines(en), lines(xx), links_filename_fwd=str(fwd), links_filename_rev=str(rev), quiet=True)
         links = intersect(fwd.read_text().splitlines(), rev.read_text().splitlines())
     return [set() if not (e and x) else {(i, j) for i, j in l if i < len(e) and j < len(x)}
-            for l, e, x in zip(links, en, xx)]
+            for l, e, x in zip(links, en, xx)], seeding
 
 
 def pairs_frame(links: list[set[tuple[int, int]]]) -> pd.DataFrame:
@@ -115,9 +198,11 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def wordpairs_job(*, parallel: str, lang: str, pivot: str, out: str, extra: list[str] = (), unsegmented: list[str] = ()) -> dict:
+def wordpairs_job(*, parallel: str, lang: str, pivot: str, out: str, extra: list[str] = (), unsegmented: list[str] = (),
+                  seed: int | None = None) -> dict:
     """One language's word pairs on the multi-parallel corpus (``parallel``: FLORES+ devtest, or the synthetic
-    world's parallel set), the aligner also reading the Tatoeba tables in ``extra``. Returns the recorded info."""
+    world's parallel set), the aligner also reading the Tatoeba tables in ``extra`` and seeded with ``seed`` (the
+    study seed; :func:`align`). Returns the recorded info (``seeded``, and ``seed`` or the reason it is unseeded)."""
     from xstilts import contracts
 
     t0 = cpu_seconds()
@@ -137,9 +222,9 @@ def wordpairs_job(*, parallel: str, lang: str, pivot: str, out: str, extra: list
         t = contracts.read("tatoeba", path)
         more_en += [words(s) for s in t["target_sentence"]]
         more_xx += [words(s) for s in t["source_sentence"]]
-    links = align(en + more_en, xx + more_xx)[: len(en)]
-    pairs = pairs_frame(links)
-    info.update(training_sentences=len(en) + len(more_en), extra=[Path(p).name for p in extra], links=len(pairs),
+    links, seeding = align(en + more_en, xx + more_xx, seed)
+    pairs = pairs_frame(links[: len(en)])
+    info.update(**seeding, training_sentences=len(en) + len(more_en), extra=[Path(p).name for p in extra], links=len(pairs),
                 links_per_sentence=len(pairs) / max(len(en), 1), en_words=sum(map(len, en)), xx_words=sum(map(len, xx)),
                 cpu_seconds=round(cpu_seconds() - t0, 3))
     write_pairs(pairs, info, out)
@@ -169,24 +254,57 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.where(n > 0, n, 1.0)
 
 
-def word_hits(en: np.ndarray, xx: np.ndarray, en_first: np.ndarray, xx_first: np.ndarray, xx_pieces: np.ndarray,
-              pairs: pd.DataFrame, seed: int = 0, block: int = 2048) -> pd.DataFrame:
-    """Per confident link (one layer's word vectors ``en``, ``xx``: rows = words of all sentences, ``*_first`` the
-    sentence offsets): whether the English word's vector retrieves (cosine, ties: lowest index) one of its aligned
-    words among the **candidates** -- the non-English words with a confident link -- of the same sentence
-    (``hit_sent``) and of the whole set (``hit_set``); the cosine of the pair and of a random pair (the English word
-    with a candidate of another sentence, seeded); ``multi``: the non-English word has several subword pieces.
-    Words cut off by ``max_length`` (no pieces) are left out."""
+def full_index(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(sentence, word)`` of every row of word vectors stored for every word, from the sentence offsets."""
+    first = np.asarray(first, dtype=np.int64)
+    sentence = np.repeat(np.arange(len(first) - 1), np.diff(first))
+    return sentence, np.arange(int(first[-1])) - first[sentence]
+
+
+def _keys(sentence, word) -> np.ndarray:
+    return (np.asarray(sentence, dtype=np.int64) << 32) | np.asarray(word, dtype=np.int64)
+
+
+def rows_of(index: tuple[np.ndarray, np.ndarray], sentence: np.ndarray, word: np.ndarray, what: str = "words") -> np.ndarray:
+    """The rows of stored word vectors holding the words ``(sentence[i], word[i])``; ``index``: the ``(sentence,
+    word)`` of every stored row, sorted. A word not stored is an error (the vectors were stored for other pairs)."""
+    stored = _keys(*index)
+    q = _keys(sentence, word)
+    if len(q) == 0:
+        return np.zeros(0, np.int64)
+    if len(stored) == 0:
+        r, missing = np.zeros(len(q), np.int64), np.ones(len(q), bool)
+    else:
+        r = np.minimum(np.searchsorted(stored, q), len(stored) - 1)
+        missing = stored[r] != q
+    if np.any(missing):
+        k = int(np.argmax(missing))
+        raise ValueError(f"{int(np.sum(missing))} linked {what} have no stored vector (first: sentence {int(sentence[k])}, word "
+                         f"{int(word[k])}): the word vectors were stored for other word pairs; rerun the embedding job")
+    return r.astype(np.int64)
+
+
+def word_hits(en: np.ndarray, xx: np.ndarray, en_index: tuple[np.ndarray, np.ndarray], xx_index: tuple[np.ndarray, np.ndarray],
+              xx_pieces: np.ndarray, pairs: pd.DataFrame, seed: int = 0, block: int = 2048) -> pd.DataFrame:
+    """Per confident link (one layer's word vectors ``en``, ``xx``; ``*_index``: the ``(sentence, word)`` of each
+    stored row, sorted -- every word (:func:`full_index`) or only the linked ones, as the embedding job stores them):
+    whether the English word's vector retrieves (cosine, ties: lowest (sentence, word)) one of its aligned words among
+    the **candidates** -- the non-English words with a confident link -- of the same sentence (``hit_sent``) and of the
+    whole set (``hit_set``); the cosine of the pair and of a random pair (the English word with a candidate of another
+    sentence, seeded: the random partners are drawn from the linked words, so storing only those changes nothing);
+    ``multi``: the non-English word has several subword pieces. Words cut off by ``max_length`` (no pieces) are left
+    out. Only the words of ``pairs`` are read: the result is the same whichever other words are stored."""
     p = pairs[list(PAIR_COLUMNS)].to_numpy(dtype=np.int64)
-    ge = en_first[p[:, 0]] + p[:, 1]
-    gx = xx_first[p[:, 0]] + p[:, 2]
+    ge = rows_of(en_index, p[:, 0], p[:, 1], "English words")
+    gx = rows_of(xx_index, p[:, 0], p[:, 2], "non-English words")
+    en_sent, xx_sent = np.asarray(en_index[0], dtype=np.int64), np.asarray(xx_index[0], dtype=np.int64)
     keep = xx_pieces[gx] > 0
     ge, gx, p = ge[keep], gx[keep], p[keep]
     cols = {c: np.zeros(0) for c in HIT_COLUMNS if c != "layer"}
     if len(p) == 0:
         return pd.DataFrame({"sentence": np.zeros(0, np.int64), **{c: v for c, v in cols.items() if c != "sentence"}})
-    cand = np.unique(gx)  # candidate words (global rows), sorted: ties go to the lowest index
-    cand_sent = np.searchsorted(xx_first, cand, side="right") - 1
+    cand = np.unique(gx)  # candidate words (stored rows, in (sentence, word) order): ties go to the lowest
+    cand_sent = xx_sent[cand]
     aligned: dict[int, set[int]] = {}
     for e, x in zip(ge.tolist(), gx.tolist()):
         aligned.setdefault(e, set()).add(x)
@@ -196,7 +314,7 @@ def word_hits(en: np.ndarray, xx: np.ndarray, en_first: np.ndarray, xx_first: np
     for b in range(0, len(queries), block):
         q = queries[b : b + block]
         sims = eu[q] @ xu.T
-        q_sent = np.searchsorted(en_first, q, side="right") - 1
+        q_sent = en_sent[q]
         for k, (qq, s) in enumerate(zip(q.tolist(), q_sent.tolist())):
             best_set[qq] = int(cand[np.argmax(sims[k])])
             own = np.nonzero(cand_sent == s)[0]
@@ -205,7 +323,7 @@ def word_hits(en: np.ndarray, xx: np.ndarray, en_first: np.ndarray, xx_first: np
     sent = p[:, 0]
     rand = cand[rng.integers(0, len(cand), len(p))]
     for _ in range(20):  # a random partner from another sentence (redraw the few from the same one)
-        same = (np.searchsorted(xx_first, rand, side="right") - 1) == sent
+        same = xx_sent[rand] == sent
         if not same.any() or len(np.unique(cand_sent)) < 2:
             break
         rand[same] = cand[rng.integers(0, len(cand), int(same.sum()))]
@@ -235,6 +353,25 @@ def word_measures(hits: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def linked_words(pairs: dict[str, str], truth: str | None = None) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The words whose vectors the word measures read, per language (``pairs``: ``{lang: word-pairs file}``): the
+    ``(sentence, word)`` of the English (``"en"``) and non-English (``"src"``) words of its confident links, and with
+    ``truth`` (the synthetic world's true alignment) of its true links too; sorted, unique. :func:`word_hits` reads
+    no other word (queries, candidates and random partners are all linked words), so storing these only changes no
+    measure."""
+    t = pd.read_parquet(truth) if truth else None
+    out = {}
+    for lang, path in pairs.items():
+        p, _ = read_pairs(path)
+        frames = [p] + ([t[t["language"] == lang]] if t is not None else [])
+        both = pd.concat([f[list(PAIR_COLUMNS)] for f in frames], ignore_index=True)
+        out[lang] = {}
+        for side, col in (("en", "en_word"), ("src", "xx_word")):
+            k = np.unique(_keys(both["sentence"].to_numpy(), both[col].to_numpy()))
+            out[lang][side] = (k >> 32, k & 0xFFFFFFFF)
+    return out
+
+
 def word_tables(vectors: dict, layers: list[int], pairs: pd.DataFrame, language: str, condition: str, *, corpus: str,
                 seed: int = 0, skipped: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every stored layer's word measures as alignment-table rows (corpus, language, condition, layer, measure, value;
@@ -244,8 +381,8 @@ def word_tables(vectors: dict, layers: list[int], pairs: pd.DataFrame, language:
         if skipped or pairs.empty:
             m = dict.fromkeys(WORD_MEASURES, float("nan"))
         else:
-            h = word_hits(vectors["en"][li], vectors["src"][li], vectors["en_first"], vectors["src_first"],
-                          vectors["src_pieces"], pairs, seed)
+            h = word_hits(vectors["en"][li], vectors["src"][li], (vectors["en_sentence"], vectors["en_word"]),
+                          (vectors["src_sentence"], vectors["src_word"]), vectors["src_pieces"], pairs, seed)
             hits.append(h.assign(layer=int(layer)))
             m = word_measures(h)
         rows += [{"corpus": corpus, "language": language, "condition": condition, "layer": int(layer), "measure": k, "value": v}
@@ -254,17 +391,23 @@ def word_tables(vectors: dict, layers: list[int], pairs: pd.DataFrame, language:
     return pd.DataFrame(rows), h[list(HIT_COLUMNS)]
 
 
-def word_measures_job(*, words: str, pairs: str, language: str, condition: str, corpus: str, out: dict, seed: int = 0,
-                      truth: str | None = None) -> dict:
-    """One language x condition: the word vectors of its embedding job and its word pairs -> ``out["alignment"]``
-    (the word measures of every stored layer, rows like xstilts.alignment's) and ``out["hits"]`` (per link and
-    layer; with ``truth``, the synthetic world's true alignment, the same hits from the true pairs too, ``pairs``
-    column ``aligner``/``truth``)."""
+def word_measures_job(*, words: str, english: str, pairs: str, language: str, condition: str, corpus: str, out: dict,
+                      seed: int = 0, truth: str | None = None) -> dict:
+    """One language x condition: the word vectors of its embedding job (``words``: the language's linked words;
+    ``english``: the English linked words, shared by the languages) and its word pairs -> ``out["alignment"]`` (the
+    word measures of every stored layer, rows like xstilts.alignment's) and ``out["hits"]`` (per link and layer; with
+    ``truth``, the synthetic world's true alignment, the same hits from the true pairs too, ``pairs`` column
+    ``aligner``/``truth``)."""
     from xstilts.io import atomic_write_parquet
 
-    with np.load(words, allow_pickle=False) as z:
-        vectors = {k: z[k] for k in z.files if k != "meta"}
-    layers = vectors.pop("layers").tolist()
+    vectors, layers = {}, []
+    for path in (words, english):
+        with np.load(path, allow_pickle=False) as z:
+            vectors.update({k: z[k] for k in z.files if k not in ("meta", "layers")})
+            layers.append(z["layers"].tolist())
+    if layers[0] != layers[1]:
+        raise ValueError(f"{words} holds layers {layers[0]} but {english} holds {layers[1]}: not from one embedding job")
+    layers = layers[0]
     p, info = read_pairs(pairs)
     table, hits = word_tables(vectors, layers, p, language, condition, corpus=corpus, seed=seed, skipped=info.get("skipped", ""))
     hits = hits.assign(pairs="aligner")
@@ -349,7 +492,7 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
     for p in pairs:
         df, info = read_pairs(p)
         row = {k: info.get(k) for k in ("language", "aligner", "links", "links_per_sentence", "training_sentences", "cpu_seconds",
-                                         "skipped")}
+                                         "skipped", "seeded", "seed")}
         row["chance_sent"], row["chance_set"] = chance(df)
         if tr is not None:
             row.update(precision_recall(df, tr[tr["language"] == info["language"]]))
@@ -380,7 +523,14 @@ def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFra
              f"Word pairs: {ALIGNER} (model {s['model']}, {s['n_samplers']} samplers, null prior {s['null_prior']}), both "
              "directions, kept only where both agree (intersection), once per language on the multi-parallel corpus (plus "
              "the language's Tatoeba pairs as extra training text). Each English word occurrence's vector (mean of its "
-             "subword pieces) retrieves its aligned word among the linked words of its sentence and of the whole set.", ""]
+             "subword pieces) retrieves its aligned word among the linked words of its sentence and of the whole set."]
+    if "seeded" in aligner and aligner["seeded"].notna().any():
+        unseeded = aligner.loc[aligner["seeded"].ne(True) & aligner["skipped"].fillna("").eq(""), "language"].tolist()
+        seeds = sorted({int(x) for x in aligner["seed"].dropna()})
+        lines[-1] += (f" eflomal ran seeded (seed {', '.join(map(str, seeds))}), so the pairs are reproducible." if not unseeded else
+                      f" eflomal ran UNSEEDED for {', '.join(unseeded)} (the reason is in the pairs' metadata): those pairs "
+                      "vary from run to run.")
+    lines.append("")
     base = table[table["condition"] == "base"].set_index("language")
     al = aligner.set_index("language")
     head = ("| language | base word retrieval, sentence | base word retrieval, set | chance, sentence / set | links | links per "

@@ -284,8 +284,26 @@ def all_alignment():
 
 # ---------------------------------------------------------------- word-level alignment
 def word_vector_outputs():
-    """The FLORES+ embedding job's word vectors (one temporary file per language), keyed words_<lang>."""
-    return {f"words_{l}": temp(p) for l, p in PLAN.per_language("word_vectors", WORD_LANGS).items()}
+    """The FLORES+ embedding job's word vectors (temporary): the linked words of each language, keyed words_<lang>,
+    and the English linked words of every language once, keyed words_pivot."""
+    out = {f"words_{l}": temp(p) for l, p in PLAN.per_language("word_vectors", WORD_LANGS).items()}
+    return {**out, "words_pivot": temp(LAYOUT.word_vectors_pivot)} if WORD_LANGS else out
+
+
+def get_embed_inputs(corpus):
+    """Input function factory: the corpus's canonical tables; for the word corpus also each language's word pairs
+    (the job stores the vectors of linked words only) and, in the synthetic world, the true word alignment."""
+    pair_data = get_pair_data(corpus)
+
+    def inputs(wildcards):
+        out = pair_data(wildcards)
+        if corpus == WORD_CORPUS and WORD_LANGS:
+            out.update({f"pairs_{l}": p for l, p in PLAN.per_language("word_pairs", WORD_LANGS).items()})
+            if SYNTHETIC:
+                out["truth"] = LAYOUT.parallel_truth
+        return out
+
+    return inputs
 
 
 def get_wordalign_inputs(wildcards):
@@ -296,6 +314,7 @@ def get_wordalign_inputs(wildcards):
 def get_word_measures_inputs(wildcards):
     out = {
         "words": LAYOUT.path("word_vectors", condition=wildcards.condition, lang=wildcards.lang),
+        "english": LAYOUT.path("word_vectors_pivot", condition=wildcards.condition),
         "pairs": LAYOUT.path("word_pairs", lang=wildcards.lang),
     }
     if SYNTHETIC:

@@ -11,7 +11,7 @@ for corpus, corpus_langs in CORPORA.items():
         name:
             f"embed_{corpus}"
         input:
-            unpack(get_pair_data(corpus)),
+            unpack(get_embed_inputs(corpus)),
             model=get_condition_model,
         output:
             **PLAN.per_language("pair_embeddings", corpus_langs, corpus=corpus),

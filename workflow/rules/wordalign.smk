@@ -1,6 +1,6 @@
 # Stage 7b: word-level alignment (xstilts.wordalign). Word pairs from eflomal once per language of the multi-parallel
 # corpus (FLORES+ devtest; the synthetic world's parallel set), both directions intersected, independent of condition
-# and layer (the aligner also reads the language's Tatoeba pairs); the word vectors come from the FLORES+ embedding
+# and layer (the aligner also reads the language's Tatoeba pairs; seeded with the study seed: xstilts.wordalign.align); the word vectors come from the FLORES+ embedding
 # pass (embed.smk: no second forward pass); per condition × language the word measures of every stored layer (rows
 # like the alignment tables', read by the regression) and the per-link hits; then the summary's section.
 
@@ -19,6 +19,7 @@ rule wordalign:
     params:
         pivot=PIVOT,
         settings=PLAN.wordalign,
+        seed=PLAN.seed,
     message:
         "Word pairs of {wildcards.lang} (eflomal, both directions intersected)"
     script:
