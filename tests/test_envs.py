@@ -43,8 +43,9 @@ NAME = canonicalize_name(PROJECT["name"])
 
 # conda package -> the pip distribution that installs the same importable package
 CONDA_TO_PIP = {"pytorch": "torch", "faiss-gpu": "faiss-cpu", "faiss": "faiss-cpu"}
-# conda packages that install no Python distribution: the interpreter, the installer, the CUDA version pin
-CONDA_IGNORED = {"python", "pip", "cuda-version"}
+# conda packages that install no Python distribution: the interpreter, the installer, the CUDA version pin, the C
+# compiler (eflomal's build and xstilts.wordalign's seeding shim)
+CONDA_IGNORED = {"python", "pip", "cuda-version", "c-compiler"}
 # provided to every script by Snakemake itself (its script preamble puts Snakemake's own path on sys.path)
 ALWAYS = {"snakemake"}
 
