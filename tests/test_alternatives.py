@@ -182,3 +182,66 @@ def test_translated_qa_answers_match_their_context(world):
     df = contracts.read("span_qa", world.path("intermediate_split", task="qa+translated", split="train"))
     p3 = df[df["language"] == "p3"]
     assert all(c[s:s + len(a)] == a for c, s, a in zip(p3["context"], p3["answer_start"], p3["answer_text"]))
+
+
+# ---------------------------------------------------------------- the regression's condition-type factor
+
+
+def _cells(shift: float, slope_change: float) -> pd.DataFrame:
+    """Δ per language: English qa = 0.02 * morph - 0.1 (+ a language's fixed noise); qa+mlm adds ``shift`` and
+    ``slope_change`` * z (z = morph standardised)."""
+    import numpy as np
+
+    morph = np.array([-1.5, -1.0, -0.5, 0.0, 0.3, 0.8, 1.2, 1.7])
+    noise = np.array([0.004, -0.003, 0.002, -0.001, 0.003, -0.004, 0.001, -0.002])
+    z = (morph - morph.mean()) / morph.std(ddof=1)
+    langs = [f"l{i}" for i in range(8)]
+    eng = 0.02 * z - 0.1 + noise
+    rows = [{"language": l, "condition": "qa", "delta": e, "composite": m} for l, e, m in zip(langs, eng, morph)]
+    rows += [{"language": l, "condition": "qa+mlm", "delta": e + shift + slope_change * zz, "composite": m}
+             for l, e, m, zz in zip(langs, eng, morph, z)]
+    return pd.DataFrame(rows)
+
+
+def test_alternatives_table_recovers_the_shift_and_a_changed_slope():
+    from xstilts.regression import alternatives_table
+
+    t = alternatives_table(_cells(0.05, 0.03), "composite", [], n_boot=200, seed=0).set_index("term")
+    assert abs(t.loc["shift", "estimate"] - 0.05) < 1e-9
+    assert abs(t.loc["slope_change", "estimate"] - 0.03) < 1e-9
+
+
+def test_alternatives_table_ci_covers_zero_when_the_slope_is_unchanged():
+    from xstilts.regression import alternatives_table
+
+    t = alternatives_table(_cells(0.05, 0.0), "composite", [], n_boot=200, seed=0).set_index("term")
+    assert t.loc["slope_change", "ci_low"] <= 0 <= t.loc["slope_change", "ci_high"]
+
+
+def test_alternatives_section_states_the_mlm_delta_against_english():
+    import numpy as np
+
+    from xstilts.findings import alternatives_deltas, alternatives_markdown
+
+    hits = {}
+    for lang in ("xa", "xb"):
+        hits[("base", lang)] = np.array([1, 1, 1, 1, 0, 0, 0, 0] * 5, bool)
+        hits[("qa", lang)] = np.array([1, 0, 0, 0, 0, 0, 0, 0] * 5, bool)
+        hits[("qa+mlm", lang)] = np.array([1, 1, 1, 0, 0, 0, 0, 0] * 5, bool)
+    scores = pd.DataFrame([{"target": "xnli", "condition": c, "language": l, "score": s}
+                           for l in ("xa", "xb") for c, s in (("qa", 0.5), ("qa+mlm", 0.6))])
+    t = alternatives_deltas(hits, scores, n_boot=100, seed=0)
+    row = t[t["measure"] == "tatoeba.retrieval_en2xx"].iloc[0]
+    assert (row["delta"], row["english_vs_base"], row["alternative_vs_base"]) == pytest.approx((0.25, -0.375, -0.125))
+    assert t[t["measure"] == "xnli"]["delta"].iloc[0] == pytest.approx(0.1)
+    assert "the alignment loss shrinks" in alternatives_markdown(t, None, "composite")
+
+
+def test_cost_counts_the_alternatives_training_and_their_extra_conditions():
+    from xstilts.cost import estimate
+
+    lines = estimate(plan_of(load("config.yaml")))
+    items = {(line.stage, line.item) for line in lines}
+    assert ("translated", "mnli+translated (14 MT langs)") in items
+    assert ("mlm", "squad+mlm: MLM 90 langs") in items
+    assert ("targets", "xnli × 17") in items

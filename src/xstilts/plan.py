@@ -85,10 +85,12 @@ TEMPLATES: dict[str, str] = {
     "regression_diagnostics": "regression/diagnostics.csv",
     "regression_interaction": "regression/interaction.csv",
     "regression_sample": "regression/sample.csv",
+    "regression_alternatives": "regression/alternatives.csv",
     # findings, tables, figures, summary
     "findings_delta": "findings/delta_ci.csv",
     "findings_direction": "findings/direction.csv",
     "findings_opening": "findings/opening.md",
+    "findings_alternatives": "findings/alternatives.csv",
     "figure_delta_ci": "figures/alignment_delta_ci.png",
     "figure_base_by_layer": "figures/base_alignment_by_layer.png",
     "summary": "summary.md",

@@ -11,8 +11,11 @@ rule findings:
         pooled=rules.regression.output.pooled,
         interaction=rules.regression.output.interaction,
         sample=rules.regression.output.sample,
+        target_scores=all_target_scores(),
+        alternatives=rules.regression.output.alternatives,
     output:
         delta=report(LAYOUT.findings_delta, caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"),
+        alternatives=LAYOUT.findings_alternatives,
         direction=LAYOUT.findings_direction,
         opening=LAYOUT.findings_opening,
         delta_figure=report(LAYOUT.figure_delta_ci, caption="../report/alignment_delta_ci.rst", category="Figures"),
