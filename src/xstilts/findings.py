@@ -499,6 +499,18 @@ def alternatives_deltas(hits: dict[tuple[str, str], np.ndarray], scores: pd.Data
     return out
 
 
+SCORE_COLUMNS = ["target", "condition", "language", "score"]
+
+
+def collect_target_scores(paths: list[str], out: str) -> pd.DataFrame:
+    """Every per-language zero-shot score file as one table (target, condition, language, score)."""
+    from xstilts.io import atomic_write_text, read_json
+
+    df = pd.DataFrame([{k: read_json(p)[k] for k in SCORE_COLUMNS} for p in paths], columns=SCORE_COLUMNS)
+    atomic_write_text(df.to_csv(index=False), out)
+    return df
+
+
 def alternatives_markdown(table: pd.DataFrame, slopes: pd.DataFrame | None, primary: str) -> str:
     """The summary's section "The paper's alternatives": Δ against plain English intermediate training per measure,
     whether the alignment loss shrinks, and whether +MLM / +translated change the morphology slope (the regression's
@@ -539,7 +551,7 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
                  bucc_scores: list[str], languages: str, morphology: str, dial: str | None,
                  primary: str, study: str, synthetic: bool, n_boot: int, seed: int, out: dict[str, str], base: str = "base",
                  pooled: str | None = None, interaction: str | None = None, sample: str | None = None,
-                 target_scores: list[str] | None = None, alternatives: str | None = None) -> str:
+                 target_scores: str | None = None, alternatives: str | None = None) -> str:
     """Compute the Δ table with CIs, the direction by morphology, the two figures and the opening paragraph; write
     them to ``out`` (keys delta, direction, opening, delta_figure, layer_figure).  ``pooled``: the regression's
     pooled table, whose controlled estimate for ``primary`` the paragraph states beside the descriptive split;
@@ -578,7 +590,7 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
     atomic_write_text(direction.to_csv(index=False), out["direction"])
     section = ""
     if "alternatives" in out:  # the paper's alternatives against plain English intermediate training
-        scores = pd.DataFrame([read_json(p) for p in target_scores or []], columns=["target", "condition", "language", "score"])
+        scores = pd.read_csv(target_scores, keep_default_na=False) if target_scores else pd.DataFrame(columns=SCORE_COLUMNS)
         alt = alternatives_deltas(hits, scores, n_boot, seed, base=base)
         atomic_write_text(alt.to_csv(index=False), out["alternatives"])
         section = alternatives_markdown(alt, pd.read_csv(alternatives) if alternatives else None, primary)

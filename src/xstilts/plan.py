@@ -91,6 +91,7 @@ TEMPLATES: dict[str, str] = {
     "findings_direction": "findings/direction.csv",
     "findings_opening": "findings/opening.md",
     "findings_alternatives": "findings/alternatives.csv",
+    "findings_target_scores": "findings/target_scores.csv",  # every zero-shot score, one table (the alternatives' input)
     "figure_delta_ci": "figures/alignment_delta_ci.png",
     "figure_base_by_layer": "figures/base_alignment_by_layer.png",
     "summary": "summary.md",
