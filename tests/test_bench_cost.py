@@ -132,7 +132,7 @@ def test_cost_cli_follows_a_config_with_fewer_languages(tmp_path, capsys):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     cost.main([str(tmp_path / "config.yaml")])
     out = capsys.readouterr().out
-    assert re.search(r"^  embedding\s+flores\+ devtest 3\+en × 11 ", out, re.MULTILINE)
+    assert re.search(r"^  embedding\s+flores\+ devtest 3\+en × 17 ", out, re.MULTILINE)
 
 
 def test_cost_cli_prints_the_alignment_corpora_and_their_storage(capsys):
@@ -140,8 +140,8 @@ def test_cost_cli_prints_the_alignment_corpora_and_their_storage(capsys):
     out = capsys.readouterr().out
     plan = _study()
     n_flores, n_tat = len(plan.corpus_languages("flores")), len(plan.tatoeba_languages)
-    assert re.search(rf"^  embedding\s+flores\+ devtest {n_flores}\+en × 11 .* GPU-h$", out, re.MULTILINE)
-    assert re.search(rf"^  embedding\s+tatoeba {n_tat} langs × 11 .* GPU-h$", out, re.MULTILINE)
+    assert re.search(rf"^  embedding\s+flores\+ devtest {n_flores}\+en × 17 .* GPU-h$", out, re.MULTILINE)
+    assert re.search(rf"^  embedding\s+tatoeba {n_tat} langs × 17 .* GPU-h$", out, re.MULTILINE)
     assert re.search(rf"^  storage\s+flores\+ devtest {n_flores}\+en\s+[\d,]+ vectors\s+\d+\.\d GiB", out, re.MULTILINE)
     assert re.search(rf"^  storage\s+tatoeba {n_tat} langs .* GiB", out, re.MULTILINE)
     assert "float16 (2 B) × 1024 dims × 25 stored layers" in out

@@ -57,8 +57,9 @@ def study(upstream, tmp_path_factory):
 SOURCE_KEYS = list(S.config_sources(real_config()))
 
 
-def test_the_config_has_23_sources():
-    assert len(SOURCE_KEYS) == 23
+def test_the_config_has_26_sources():
+    """23 of the paper's reproduction + the +mlm text (Wikipedia) + the two +translated MT sources (issue 20)."""
+    assert len(SOURCE_KEYS) == 26
 
 
 # ------------------------------------------------------------------------------------------------ conversions per slot
@@ -120,9 +121,38 @@ def _check_model(study, key, raw, out):
     return []
 
 
+MLM_LANGS = ["sw", "de", "en"]  # of the 90 MLM text languages the download fetched, the ones converted here
+
+
+def _convert_mlm(study, key, raw, out):
+    for l in MLM_LANGS:
+        S.convert_mlm_text(study.plan.spec(key), raw, l, out / f"{l}.parquet", study.config["language_table"], cap=5, seed=1)
+    return [("mono", out / f"{l}.parquet") for l in MLM_LANGS]
+
+
+# the English canonical training rows a '+translated' table starts with (written by the task's own conversion)
+ENGLISH = {"pair_classification": pd.DataFrame({"sentence1": ["en p."], "sentence2": ["en h?"], "label": ["neutral"]}),
+           "span_qa": pd.DataFrame({"id": ["en-0"], "context": ["Paris is in France."], "question": ["Where?"],
+                                    "answer_text": [["France"]], "answer_start": [[12]]})}
+
+
+def _convert_translated(study, key, raw, out):
+    task_name = key.split(".")[2]
+    task = copy.deepcopy(study.config["intermediate_tasks"][task_name])
+    english = contracts.write(task["type"], ENGLISH[task["type"]], out / "english.parquet")
+    langs = study.config["translated"]["tasks"][task_name]["languages"]
+    S.convert_translated(study.plan.spec(key), raw, english, langs, task, out / "train.parquet", out / "translated.json",
+                         study.config["language_table"], key)
+    return [(task["type"], out / "train.parquet")]
+
+
 def converter(key: str):
     if key == "model":
         return _check_model
+    if key == "mlm.hub":
+        return _convert_mlm
+    if key.startswith("translated.tasks."):
+        return _convert_translated
     if key.startswith(("intermediate_tasks.", "targets.")):
         return _convert_task
     return {"retrieval.tatoeba.hub": _convert_tatoeba, "retrieval.bucc.hub": _convert_bucc, "morphology.flores": _convert_flores,
@@ -159,6 +189,14 @@ EXPECT = {
     "retrieval.tatoeba.hub": (lambda d: len(d["te"]) == 234, lambda d: len(d["jv"]) == 205),
     "morphology.flores": lambda d: d["parallel"]["et"].tolist() == [f"ekk_Latn devtest sentence {i}" for i in range(3)],
     "morphology.wals": lambda d: len(d["values"]) == 76475,
+    # the first shard only: 4 articles x 2 paragraphs of >= 100 characters (headings and "See also" lines dropped),
+    # capped at 5 (seeded)
+    "mlm.hub": (lambda d: len(d["sw"]) == 5, lambda d: all(len(t) >= 100 and "paragraph" in t for t in d["sw"]["text"])),
+    # XNLI-MT: 14 languages x 3 rows after the English row, ClassLabel ids mapped to names
+    "translated.tasks.mnli.hub": (lambda d: d["train"]["language"].value_counts().to_dict() == {**{l: 3 for l in U.XNLI_LANGS if l != "en"}, "en": 1},
+                                  lambda d: d["train"][d["train"]["language"] == "sw"]["label"].tolist() == ["entailment", "contradiction", "neutral"]),
+    # XTREME translate-train: 10 languages x 8 questions, German's moved answer dropped with its question
+    "translated.tasks.squad.hub": (lambda d: len(d["train"]) == 1 + 10 * 8 - 1, lambda d: (d["train"]["language"] == "de").sum() == 7),
 }
 
 
@@ -451,7 +489,7 @@ def test_verify_lists_every_config_and_split_and_names_a_missing_one(study, tmp_
     assert re.search(r"targets\.mlqa\.hub\s+google/xtreme@21f88c0\s+MLQA\.ar\.ar\s+test\s+1  MLQA\.ar\.ar/test-00000-of-00001\.parquet", out)
     assert re.search(r"morphology\.flores\s+openlanguagedata/flores_plus@\w+\s+swh_Latn\s+devtest\s+1  devtest/swh_Latn\.parquet", out)
     assert re.search(r"retrieval\.bucc\.hub\s+\S+\s+-\s+bucc2018-de-en\.sample-gold\.tar\.bz2\s+1", out)
-    assert "verify: all 23 sources hold every requested config × split" in out
+    assert "verify: all 26 sources hold every requested config × split" in out
     assert not [c for c in study.remote.calls if c[0] == "hub_text" and c[2] != "README.md"]  # listings and cards only
     # upstream loses a config (PAN-X.ka) and an archive: verify exits non-zero naming both sources
     xtreme = study.up.repos[("dataset", "google/xtreme")]
@@ -461,7 +499,7 @@ def test_verify_lists_every_config_and_split_and_names_a_missing_one(study, tmp_
         study.up.fail["/bucc2018/bucc2018-zh-en.training-gold.tar.bz2"] = 404
         assert main(["verify", "--config", str(path)], remote=study.remote) == 1
         out = capsys.readouterr().out
-        assert "verify: 2 of 23 sources are missing, moved, empty or unpinned: retrieval.bucc.hub, targets.panx.hub" in out
+        assert "verify: 2 of 26 sources are missing, moved, empty or unpinned: retrieval.bucc.hub, targets.panx.hub" in out
         assert "source 'targets.panx.hub' (google/xtreme@21f88c0) config 'PAN-X.ka' test: missing: no file matches ['PAN-X.ka/test-*']" in out
     finally:
         xtreme.files.clear()
@@ -742,7 +780,7 @@ def test_full_study_dry_run_has_one_download_job_per_source_all_after_the_check(
     rc, out = smk(_workdir(tmp_path), "-n", "download")
     assert rc == 0, out[-3000:]
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", out.split("Job stats:")[-1], re.MULTILINE)}
-    assert counts["download_source"] + counts["download_base_model"] == 23
+    assert counts["download_source"] + counts["download_base_model"] == 26
     assert counts["check_sources"] == 1
     assert "finetune_intermediate" not in counts
 
@@ -768,3 +806,34 @@ def test_a_failing_check_starts_no_download_at_all(tmp_path):
     raw = tmp_path / "results" / "raw"
     assert not raw.exists() or not any(raw.iterdir())
     assert not (tmp_path / "results" / "models").exists()
+
+
+# ------------------------------------------------------------------------------------------------ the paper's alternatives
+
+
+def test_translated_squad_counts_the_answers_that_left_their_context(study, tmp_path):
+    """XTREME translate-train: an answer no longer at answer_start is dropped (never moved) and counted in
+    translated.json, per language and in total."""
+    key = "translated.tasks.squad.hub"
+    raw = tmp_path / "raw"
+    S.download(study.plan[key], raw)
+    _convert_translated(study, key, raw, tmp_path / "out")
+    record = json.loads((tmp_path / "out" / "translated.json").read_text())
+    assert (record["answers_dropped"], record["questions_dropped"]) == (1, 1)
+    assert record["languages"]["de"]["answers_dropped"] == 1
+
+
+def test_squad_json_keeps_every_answer_that_sits_at_its_offset(tmp_path):
+    path = tmp_path / "squad.translate.train.en-th.json"
+    path.write_bytes(U.squad_json("th"))
+    df, record = S.read_squad_json(path, "th")
+    assert (len(df), record["answers_dropped"]) == (8, 0)
+    assert all(c[s[0]:s[0] + len(t[0])] == t[0] for c, s, t in zip(df["context"], df["answer_start"], df["answer_text"]))
+
+
+def test_mlm_text_download_fetches_only_the_first_shard_of_each_language(study, tmp_path):
+    before = len(study.up.snapshots)
+    S.download(study.plan["mlm.hub"], tmp_path / "wiki")
+    kept = [k for c in study.up.snapshots[before:] for k in c["kept"]]
+    assert "20231101.sw/train-00000-of-00002.parquet" in kept
+    assert not [k for k in kept if "-00001-of-" in k]

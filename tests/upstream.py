@@ -55,6 +55,19 @@ WALS CLDF (real files)      ``cldf/{values,languages,parameters,codes}.csv``, CR
                             in a checkout (its .gitattributes)
 jiant CCG (user files)      ``ccg.{train,dev,test}``: ``tokens<TAB>tags``, space-     nyu-mll/jiant jiant/tasks/lib/ccg.py (line.strip().
 (:func:`ccg_dir`)           separated; ``tags_to_id.json`` (1,363 labels upstream)   split("\\t"), tags_to_id.json), scripts/ccg/ccg_proc.py
+wikimedia/wikipedia         one config per dump × language, ``20231101.<wiki>/       public code reading hf://datasets/wikimedia/wikipedia/
+(:func:`wikipedia_repo`,    train-0000k-of-0000N.parquet`` (en: 41 shards); columns  20231101.en/train-00000-of-00041.parquet (search
+the +mlm text)              id, url, title, text (articles, paragraphs separated     corpus: code, several repositories; one cites columns
+                            by newlines, headings as short lines)                    id/url/title/text and a pinned revision + sha256);
+                                                                                     shard counts of the other languages: unverified
+facebook/xnli (XNLI-MT-1.0, ``<lang>/{train,validation,test}-00000-of-00001.parquet`` hub commit bc7e4fad ("Convert dataset to Parquet":
+:func:`xnli_repo`)          per language + ``all_languages/``; premise, hypothesis   ar/{test,train,validation}-00000-of-00001.parquet);
+                            (strings), label ClassLabel [entailment, neutral,        README at 137b2f1 (dataset_info: train 392,702 rows
+                            contradiction]; train = 392,702 rows per language        per language, label names); all_languages tree
+XTREME SQuAD translate-     ``https://storage.googleapis.com/xtreme_translations/    tensorflow/datasets question_answering/xquad.py
+train (:func:`squad_json`)  SQuAD/translate-train/squad.translate.train.en-<l>.json`` (_XTREME_SQUAD_URL_FORMAT, languages ar de el es hi
+                            (SQuAD v1.1 JSON: data/paragraphs/qas/answers)           ru th tr vi zh); google-research/xtreme README
+                                                                                     (bucket xtreme_translations)
 ==========================  ======================================================  =====================================================
 """
 
@@ -374,6 +387,76 @@ def squad_repo() -> Repo:
     return hub_dataset("rajpurkar/squad", {"plain_text": {"train": squad_rows("squad-train", 3), "validation": squad_rows("squad-dev")}})
 
 
+WIKI_DUMP = "20231101"
+
+
+def wikipedia_repo(langs: list[str], articles: int = 4) -> Repo:
+    """wikimedia/wikipedia: ``<dump>.<lang>/train-0000k-of-00002.parquet`` (two shards each), columns id, url, title,
+    text; each article a heading line, two long paragraphs and a short line, separated by newlines."""
+
+    def shard(lang, k):
+        def build():
+            ids = [f"{k}{i}" for i in range(articles)]
+            text = [f"Title {lang} {i}\n\n{lang} paragraph one of article {k}.{i}, long enough to be kept as MLM text "
+                    f"for the language {lang}, since it runs past one hundred characters.\nSecond paragraph {k}.{i} of "
+                    f"{lang}, also well above one hundred characters, so that the conversion keeps it too.\nSee also"
+                    for i in range(articles)]
+            return _ds({"id": ids, "url": [f"https://{lang}.wikipedia.org/wiki?curid={i}" for i in ids],
+                        "title": [f"Title {lang} {i}" for i in range(articles)], "text": text},
+                       {"id": _v(), "url": _v(), "title": _v(), "text": _v()})
+        return build
+
+    files: dict = {".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"}
+    entries = []
+    for lang in sorted(langs):
+        name = f"{WIKI_DUMP}.{lang}"
+        for k in range(2):
+            files[f"{name}/train-{k:05d}-of-00002.parquet"] = parquet(shard(lang, k))
+        entries.append((name, {"train": f"{name}/train-*"}))
+    files["README.md"] = card(entries)
+    return Repo("wikimedia/wikipedia", files=files)
+
+
+XNLI_LANGS = ["ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
+
+
+def xnli_repo() -> Repo:
+    """facebook/xnli (XNLI-MT-1.0 in the train splits): one config per language, ``<lang>/<split>-00000-of-00001.parquet``,
+    premise/hypothesis strings and a ClassLabel label; ``all_languages`` (translation features) is listed, never read."""
+    configs = {l: {"train": nli_rows(f"xnli-mt-{l}", [0, 2, 1], idx=False), "validation": nli_rows(f"xnli-dev-{l}", [1], idx=False),
+                   "test": nli_rows(f"xnli-test-{l}", [2], idx=False)} for l in XNLI_LANGS}
+    repo = hub_dataset("facebook/xnli", configs)
+    for split in ("train", "validation", "test"):
+        repo.files[f"all_languages/{split}-00000-of-00001.parquet"] = b"PAR1 translation features, never read"
+    return repo
+
+
+SQUAD_TRANSLATE_LANGS = ["ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"]
+
+
+def squad_json(lang: str, misaligned: int = 0) -> bytes:
+    """XTREME's ``squad.translate.train.en-<lang>.json``: SQuAD v1.1 JSON; the last ``misaligned`` questions' answers
+    sit at an answer_start where the translated context no longer holds them (as machine translation leaves some)."""
+    qas_per_para, paras = 2, 2
+    data, n = [], 0
+    for a in range(2):
+        paragraphs = []
+        for p in range(paras):
+            ctx = f"{lang} context {a}.{p}: Paris is the capital of France."
+            qas = []
+            for q in range(qas_per_para):
+                t = "Paris" if q == 0 else "France"
+                qas.append({"id": f"{a}{p}{q}", "question": f"{lang} question {a}.{p}.{q}?",
+                            "answers": [{"text": t, "answer_start": ctx.index(t)}]})
+                n += 1
+            paragraphs.append({"context": ctx, "qas": qas})
+        data.append({"title": f"Article_{a}", "paragraphs": paragraphs})
+    flat = [qa for art in data for para in art["paragraphs"] for qa in para["qas"]]
+    for qa in flat[len(flat) - misaligned:]:
+        qa["answers"][0]["answer_start"] += 3
+    return json.dumps({"version": "v1.1", "data": data}, ensure_ascii=False).encode()
+
+
 def hellaswag_branch() -> Repo:
     """Rowan/hellaswag's refs/convert/parquet branch: ``default/<split>/0000.parquet`` (main holds a loading script)."""
 
@@ -677,6 +760,11 @@ def study_upstream() -> Upstream:
     table = pd.read_csv(ROOT / "config/languages.csv", keep_default_na=False, dtype=str)
     up.add_repo(flores_repo([c for c in table["flores_code"] if c]))
     up.add_repo(Repo("Rowan/hellaswag", files={"hellaswag.py": b"# a loading script\n", "README.md": b"---\n---\n"}))
+    up.add_repo(wikipedia_repo(list(table["iso639_1"])))
+    up.add_repo(xnli_repo())
+    for lang in SQUAD_TRANSLATE_LANGS:  # German: one answer moved by the translation
+        up.add_file(f"/xtreme_translations/SQuAD/translate-train/squad.translate.train.en-{lang}.json",
+                    squad_json(lang, misaligned=1 if lang == "de" else 0))
     up.add_parquet_branch(hellaswag_branch())
     up.add_git("wilburOne/cosmosqa", cosmosqa_files())
     if HAVE_REAL:
@@ -715,6 +803,8 @@ class Study:
         c["sources_lock"] = str(root / "sources.lock.yaml")
         c["intermediate_tasks"]["ccg"]["hub"]["path"] = str(ccg_dir(root / "ccgbank"))
         c["retrieval"]["bucc"]["hub"]["url"] = up.url + "/bucc2018/bucc2018-{lang}-en.{split}-gold.tar.bz2"
+        c["translated"]["tasks"]["squad"]["hub"]["url"] = (
+            up.url + "/xtreme_translations/SQuAD/translate-{split}/squad.translate.{split}.en-{lang}.json")
         for key, spec in S.config_sources(c).items():
             if key != "morphology.wals" and "rows" in spec:
                 self.spec_of(c, key)["rows"] = {}

@@ -188,6 +188,7 @@ def semantic_problems(config: dict) -> list[str]:
                     if lang not in MLQA_ARTICLES:
                         problems.append(f"config key '{group}.{t}.languages': qa_metric mlqa has no normalisation for '{lang}' "
                                         f"(MLQA languages: {sorted(MLQA_ARTICLES)})")
+    problems += alternatives_problems(config, check_langs)
     problems += outcome_problems(config)
     reg = config["regression"]
     if len(set(reg["outcomes"])) != len(reg["outcomes"]):
@@ -198,6 +199,43 @@ def semantic_problems(config: dict) -> list[str]:
             problems.append("config key 'synthetic.languages': duplicate language codes")
         if len(codes) < 2:
             problems.append("config key 'synthetic.languages': at least two synthetic languages are needed")
+    return problems
+
+
+def alternatives_problems(config: dict, check_langs) -> list[str]:
+    """The paper's alternatives (``mlm``, ``translated``): every condition names a task that exists, MLM has text
+    languages and a mixing share where its rule needs one. Unknown language codes go to ``check_langs``."""
+    problems = []
+    inter, mlm, tr = config["intermediate_tasks"], config["mlm"], config["translated"]
+    for t in mlm["conditions"]:
+        if t == "multitask":
+            if not config["multitask"]["enabled"]:
+                problems.append("config key 'mlm.conditions': 'multitask' is listed but multitask.enabled is false")
+        elif t not in inter:
+            problems.append(f"config key 'mlm.conditions': '{t}' is not an intermediate task (or multitask)")
+    if len(set(mlm["conditions"])) != len(mlm["conditions"]):
+        problems.append("config key 'mlm.conditions': a task is listed twice")
+    if isinstance(mlm["languages"], str) and mlm["languages"] != "study":
+        problems.append(f"config key 'mlm.languages': {mlm['languages']!r} is neither 'study' nor a list of codes")
+    elif isinstance(mlm["languages"], list):
+        if mlm["conditions"] and not mlm["languages"]:
+            problems.append("config key 'mlm.languages': empty; list the MLM text languages or use 'study'")
+        check_langs("mlm.languages", mlm["languages"])
+    if mlm["conditions"] and config["source"] != "synthetic" and not (mlm["hub"].get("id") or mlm["hub"].get("url")):
+        problems.append("config key 'mlm.hub': the +mlm conditions need a pinned source of monolingual text")
+    for t, spec in tr["tasks"].items():
+        if t not in inter:
+            problems.append(f"config key 'translated.tasks.{t}': '{t}' is not an intermediate task")
+        check_langs(f"translated.tasks.{t}.languages", spec["languages"])
+        if config["source"] != "synthetic":
+            if not spec["languages"]:
+                problems.append(f"config key 'translated.tasks.{t}.languages': list the languages its MT source has")
+            if not (spec["hub"].get("id") or spec["hub"].get("url")):
+                problems.append(f"config key 'translated.tasks.{t}.hub': a +translated condition needs a pinned MT source")
+    if isinstance(tr["languages"], str) and tr["languages"] not in ("all", "low_resource"):
+        problems.append(f"config key 'translated.languages': {tr['languages']!r} is not 'all', 'low_resource' or a list")
+    elif isinstance(tr["languages"], list):
+        check_langs("translated.languages", tr["languages"])
     return problems
 
 

@@ -20,10 +20,12 @@ tatoeba                ``tatoeba``                                 source_senten
 bucc_sentences         ``bucc``                                    id, text, side (language code or the pivot)
 bucc_gold              ``bucc_gold``                               src_id, en_id
 parallel               ``parallel``                                one text column per language code
-mono                   ``mono``                                    text
+mono                   ``mono``, ``mlm_text``                      text
 wals_values …          ``wals`` (table = values, languages,        CLDF columns (strings), LF line endings
                        parameters, codes)
 =====================  ==========================================  =============================================
+
+Task tables may carry a ``language`` column (the ``<task>+translated`` training tables: English and MT rows).
 
 Labels of classification and tagging tables are stored as label *names*; class ids of an upstream dataset are
 mapped to names when it is converted, so nothing downstream ever sees upstream ids.
@@ -86,9 +88,9 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         Table("pair_classification", ("sentence1", "sentence2", "label"), "sentence pair (or single sentence) + label name",
-              layout=TASKS),
+              optional=("language",), layout=TASKS),
         Table("multiple_choice", ("context", "endings", "label"), "context, candidate endings, index of the right one",
-              layout=TASKS),
+              optional=("language",), layout=TASKS),
         Table("span_qa", ("id", "context", "question", "answer_text", "answer_start"), "extractive QA, every gold answer",
               optional=("language",), layout=TASKS),
         Table("tagging", ("tokens", "tags"), "words and one tag name per word", layout=TASKS),
@@ -99,7 +101,7 @@ TABLES: dict[str, Table] = {
         Table("bucc_sentences", ("id", "text", "side"), "comparable corpus sentences of both sides, with distractors",
               normalise={"text": _strip_text}, layout=("bucc",)),
         Table("bucc_gold", ("src_id", "en_id"), "gold translation pairs by sentence id", layout=("bucc_gold",)),
-        Table("mono", ("text",), "monolingual text", layout=("mono",)),
+        Table("mono", ("text",), "monolingual text", layout=("mono", "mlm_text")),
         Table("wals_values", ("ID", "Language_ID", "Parameter_ID", "Value"), "CLDF ValueTable", fmt="csv", layout=("wals",),
               optional=("Code_ID", "Comment", "Source", "Example_ID")),
         Table("wals_languages", ("ID", "Name", "ISO639P3code"), "CLDF LanguageTable", fmt="csv", layout=("wals",)),

@@ -75,6 +75,13 @@ WORDS_PER_SENTENCE = {"tatoeba": 8.0, "flores": 21.0}
 EFLOMAL_CPU_S_PER_KWORD = 0.15
 LINKED_SHARE = 0.6
 BUCC_SENTENCES, BUCC_TOKENS = 2_900_000, 35  # all 4 pairs incl. the sample split (performance reference §2.4)
+# the paper's alternatives (issue 20). '+translated': MT training rows per language (XNLI-MT-1.0: one translation of
+# every MNLI pair, the facebook/xnli card's 392,702; XTREME SQuAD translate-train: SQuAD's 87,599 questions, a few
+# dropped whose answer left its context -- UNVERIFIED how many); a task without an entry: its English row count.
+# '+mlm': real tokens per MLM sequence (Wikipedia paragraphs of >= 100 characters, truncated at mlm.max_seq_length;
+# UNVERIFIED typical length).
+TRANSLATED_ROWS = {"mnli": 392702, "squad": 87599}
+MLM_TOKENS = 120
 
 
 def tokens_per_sentence(corpus: str, chars_per_token: float = CHARS_PER_TOKEN) -> float:
@@ -184,6 +191,32 @@ def estimate(plan: StudyPlan, tpe: dict | None = None, corpora: Corpora | None =
             steps = rows * hp["epochs"] / (hp["batch_size"] * hp["grad_accum"])
             add("intermediate", f"{name} (validation)", hp["eval_samples"] * (steps // hp["eval_every"]), per_ex, lengths, 1, False)
     conditions = len(plan.conditions)
+    for cond in plan.translated:  # English + MT rows, the task's hyperparameters
+        name = cond.split("+", 1)[0]
+        hp = plan.hparams("intermediate_tasks", name)
+        rows, _ = _rows(name, inter[name])
+        rows += len(plan.translated_languages(cond)) * TRANSLATED_ROWS.get(name, rows)
+        rows = min(rows, hp.get("max_train_samples") or rows)
+        per_ex, lengths = _per_example(name, inter[name], tpe)
+        add("translated", f"{cond} ({len(plan.translated_languages(cond))} MT langs)", rows, per_ex, lengths, hp["epochs"], True)
+    mlm = plan.mlm_settings
+    for cond in plan.mlm_conditions:  # the task(s) as without MLM, plus the rule's MLM batches
+        hp = plan.hparams("intermediate_tasks", cond)
+        cap = plan.mlm_cap(cond)
+        task_batches = 0
+        for name in plan.mlm_members(cond):
+            rows, _ = _rows(name, inter[name])
+            rows = min(rows, cap or rows, hp.get("max_train_samples") or rows)
+            per_ex, lengths = _per_example(name, inter[name], tpe)
+            add("mlm", f"{cond}: {name}", rows, per_ex, lengths, hp["epochs"], True)
+            task_batches += math.ceil(rows / hp["batch_size"])
+        sequences = (mlm["cap_per_language"] or 0) * len(plan.mlm_languages)
+        if mlm["rule"] == "share":
+            mlm_batches = max(1, round(mlm["share"] / (1 - mlm["share"]) * task_batches))
+        else:
+            mlm_batches = math.ceil(min(sequences, cap or sequences) / hp["batch_size"])
+        tok = min(MLM_TOKENS, mlm["max_seq_length"])
+        add("mlm", f"{cond}: MLM {len(plan.mlm_languages)} langs", mlm_batches * hp["batch_size"], tok, [tok], hp["epochs"], True)
     if "multitask" in plan.conditions:
         hp = plan.hparams("multitask")
         cap = plan.multitask_cap

@@ -459,6 +459,90 @@ def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path
 
 
 # --------------------------------------------------------------------------------------------------------------
+# the paper's alternatives (+MLM, +translated) against plain English intermediate training
+# --------------------------------------------------------------------------------------------------------------
+
+
+def alternatives_deltas(hits: dict[tuple[str, str], np.ndarray], scores: pd.DataFrame, n_boot: int, seed: int,
+                        base: str = "base") -> pd.DataFrame:
+    """Each '+mlm' / '+translated' condition against the plain English condition of its task (``qa+mlm`` vs ``qa``):
+    Tatoeba en→xx accuracy at the main layer (mean over languages, 95% CI resampling sentences, pairs kept) and every
+    target's zero-shot score (mean over its languages of the per-language difference, 95% CI resampling languages).
+    ``scores``: one row per target × condition × language with ``score``. Proportions, like the other tables."""
+    from xstilts.plan import base_condition, condition_type
+
+    conds = sorted({c for c, _ in hits if condition_type(c) in ("+MLM", "+translated")})
+    rows = []
+    rng = np.random.default_rng(seed)
+    for cond in conds:
+        english = base_condition(cond)
+        pair = {k: v for k, v in hits.items() if k[0] in (english, cond)}
+        m = delta_table(pair, base=english, n_boot=n_boot, seed=seed)
+        m = m[m["language"] == "mean"].iloc[0]
+        loss = delta_table({k: v for k, v in hits.items() if k[0] in (base, english, cond)}, base=base, n_boot=n_boot, seed=seed)
+        loss = loss[loss["language"] == "mean"].set_index("condition")["delta"]
+        rows.append({"condition": cond, "type": condition_type(cond), "versus": english, "measure": "tatoeba.retrieval_en2xx",
+                     "delta": float(m["delta"]), "ci_low": float(m["ci_low"]), "ci_high": float(m["ci_high"]),
+                     "ci_over": "sentences", "english_vs_base": float(loss[english]), "alternative_vs_base": float(loss[cond])})
+        for target, t in scores[scores["condition"].isin([english, cond])].groupby("target", sort=True):
+            w = t.pivot_table(index="language", columns="condition", values="score")
+            if cond not in w or english not in w:
+                continue
+            d = (w[cond] - w[english]).dropna().to_numpy(float)
+            boot = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(1)
+            lo, hi = _ci(boot)
+            rows.append({"condition": cond, "type": condition_type(cond), "versus": english, "measure": target,
+                         "delta": float(d.mean()), "ci_low": lo, "ci_high": hi, "ci_over": "languages"})
+    out = pd.DataFrame(rows, columns=["condition", "type", "versus", "measure", "delta", "ci_low", "ci_high", "ci_over",
+                                      "english_vs_base", "alternative_vs_base"])
+    out["excludes_zero"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
+    return out
+
+
+SCORE_COLUMNS = ["target", "condition", "language", "score"]
+
+
+def collect_target_scores(paths: list[str], out: str) -> pd.DataFrame:
+    """Every per-language zero-shot score file as one table (target, condition, language, score)."""
+    from xstilts.io import atomic_write_text, read_json
+
+    df = pd.DataFrame([{k: read_json(p)[k] for k in SCORE_COLUMNS} for p in paths], columns=SCORE_COLUMNS)
+    atomic_write_text(df.to_csv(index=False), out)
+    return df
+
+
+def alternatives_markdown(table: pd.DataFrame, slopes: pd.DataFrame | None, primary: str) -> str:
+    """The summary's section "The paper's alternatives": Δ against plain English intermediate training per measure,
+    whether the alignment loss shrinks, and whether +MLM / +translated change the morphology slope (the regression's
+    alternatives table)."""
+    if table.empty:
+        return ""
+    lines = ["## The paper's alternatives", "",
+             "Each alternative against plain English intermediate training of the same task (points; alignment: Tatoeba "
+             "en→xx at the main layer, 95% CI over sentences; targets: zero-shot score, language mean, 95% CI over "
+             "languages).", "", "| alternative | versus | measure | Δ (95% CI) |", "|:---|:---|:---|---:|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.condition} | {r.versus} | {r.measure} | {_pct(r.delta)} ({_pct(r.ci_low)} to {_pct(r.ci_high)}) |")
+    lines.append("")
+    for r in table[table["measure"] == "tatoeba.retrieval_en2xx"].itertuples():
+        what = "MLM mixed in" if r.type == "+MLM" else "translated training data"
+        verdict = ("the alignment loss shrinks" if r.ci_low > 0 else "the alignment loss grows" if r.ci_high < 0
+                   else "the change is not distinguishable from zero")
+        lines.append(f"With {what} ({r.condition}), the alignment change against the base model is "
+                     f"{_pct(r.alternative_vs_base)} points where {r.versus} alone gives {_pct(r.english_vs_base)}: "
+                     f"Δ {_pct(r.delta)} points (95% CI {_pct(r.ci_low)} to {_pct(r.ci_high)}), {verdict}.")
+    if slopes is not None and "term" in slopes:
+        for r in slopes[slopes["term"] == "slope_change"].itertuples():
+            zero = " (not distinguishable from zero)" if r.ci_low <= 0 <= r.ci_high else ""
+            base_slope = slopes[(slopes["condition_type"] == r.condition_type) & (slopes["term"] == "slope_english")]
+            lines.append(f"Morphology slope of the alignment change ({primary}, points per SD; cells of {r.conditions}, "
+                         f"task fixed effects, controls {r.controls}, CI resampling languages): English "
+                         f"{_pct(base_slope['estimate'].iloc[0])}; {r.condition_type} changes it by {_pct(r.estimate)} "
+                         f"(95% CI {_pct(r.ci_low)} to {_pct(r.ci_high)}){zero}.")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------------------
 # the job
 # --------------------------------------------------------------------------------------------------------------
 
@@ -466,7 +550,8 @@ def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path
 def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
                  bucc_scores: list[str], languages: str, morphology: str, dial: str | None,
                  primary: str, study: str, synthetic: bool, n_boot: int, seed: int, out: dict[str, str], base: str = "base",
-                 pooled: str | None = None, interaction: str | None = None, sample: str | None = None) -> str:
+                 pooled: str | None = None, interaction: str | None = None, sample: str | None = None,
+                 target_scores: str | None = None, alternatives: str | None = None) -> str:
     """Compute the Δ table with CIs, the direction by morphology, the two figures and the opening paragraph; write
     them to ``out`` (keys delta, direction, opening, delta_figure, layer_figure).  ``pooled``: the regression's
     pooled table, whose controlled estimate for ``primary`` the paragraph states beside the descriptive split;
@@ -503,7 +588,14 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
                              if interaction else "")
     atomic_write_text(deltas.to_csv(index=False), out["delta"])
     atomic_write_text(direction.to_csv(index=False), out["direction"])
-    atomic_write_text(text + "\n\n" + means_markdown(deltas, direction) + "\n", out["opening"])
+    section = ""
+    if "alternatives" in out:  # the paper's alternatives against plain English intermediate training
+        scores = pd.read_csv(target_scores, keep_default_na=False) if target_scores else pd.DataFrame(columns=SCORE_COLUMNS)
+        alt = alternatives_deltas(hits, scores, n_boot, seed, base=base)
+        atomic_write_text(alt.to_csv(index=False), out["alternatives"])
+        section = alternatives_markdown(alt, pd.read_csv(alternatives) if alternatives else None, primary)
+    atomic_write_text(text + "\n\n" + means_markdown(deltas, direction) + "\n" + ("\n" + section if section else ""),
+                      out["opening"])
     delta_figure(deltas, out["delta_figure"])
     layer_figure(layers, chance, layer, out["layer_figure"])
     return text

@@ -14,6 +14,7 @@ The rules never re-derive anything from the raw config dict. :class:`StudyPlan` 
 from __future__ import annotations
 
 import os
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -39,12 +40,14 @@ TEMPLATES: dict[str, str] = {
     "data": "data",
     "synthetic_languages": "data/languages.csv",
     "mono": "data/mono/{lang}.parquet",
+    "mlm_text": "data/mlm/{lang}.parquet",  # pure monolingual text of the +mlm conditions (column text)
     "parallel": "data/parallel.parquet",
     "parallel_truth": "data/parallel_truth.parquet",  # synthetic world only: the true word alignment with English
     "tatoeba": "data/tatoeba/{lang}.parquet",
     "bucc": "data/bucc/{lang}.{split}.parquet",
     "bucc_gold": "data/bucc/{lang}.{split}.gold.parquet",
     "intermediate_split": "data/intermediate/{task}/{split}.parquet",
+    "translated_record": "data/intermediate/{task}/translated.json",  # a '+translated' table's rows read/kept/dropped
     "target_split": "data/target/{target}/{split}.parquet",
     "target_test": "data/target/{target}/test/{lang}.parquet",
     "wals": "data/wals/{table}.csv",
@@ -96,10 +99,13 @@ TEMPLATES: dict[str, str] = {
     "regression_diagnostics": "regression/diagnostics.csv",
     "regression_interaction": "regression/interaction.csv",
     "regression_sample": "regression/sample.csv",
+    "regression_alternatives": "regression/alternatives.csv",
     # findings, tables, figures, summary
     "findings_delta": "findings/delta_ci.csv",
     "findings_direction": "findings/direction.csv",
     "findings_opening": "findings/opening.md",
+    "findings_alternatives": "findings/alternatives.csv",
+    "findings_target_scores": "findings/target_scores.csv",  # every zero-shot score, one table (the alternatives' input)
     "figure_delta_ci": "figures/alignment_delta_ci.png",
     "figure_base_by_layer": "figures/base_alignment_by_layer.png",
     "summary": "summary.md",
@@ -232,12 +238,47 @@ def layer_position(layer: int, stored: list[int], source: str) -> int:
 # ============================================================================================================
 
 
+MLM_SUFFIX = "+mlm"  # <task>+mlm: the task trained with multilingual MLM mixed in (config: mlm)
+TRANSLATED_SUFFIX = "+translated"  # <task>+translated: English + machine-translated training data (config: translated)
+# the regression's condition-type factor: plain English intermediate training, +MLM, +translated
+CONDITION_TYPES = ("English", "+MLM", "+translated")
+
+
 def conditions(config: Mapping) -> list[str]:
-    """base, every intermediate task, and multitask when enabled."""
+    """base, every intermediate task, multitask when enabled, then '<task>+mlm' for every ``mlm.conditions`` entry
+    and '<task>+translated' for every ``translated.tasks`` entry (config order)."""
     out = ["base", *config["intermediate_tasks"]]
     if config["multitask"]["enabled"]:
         out.append("multitask")
+    out += [f"{t}{MLM_SUFFIX}" for t in config["mlm"]["conditions"]]
+    out += [f"{t}{TRANSLATED_SUFFIX}" for t in config["translated"]["tasks"]]
     return out
+
+
+def wildcard_alternatives(values) -> str:
+    """A Snakemake wildcard constraint matching exactly these names: each escaped (condition names hold '+', which
+    unescaped would match 'qaamlm' and not 'qa+mlm'), longest first; no names: a regex that matches nothing."""
+    values = list(values)
+    return "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)) if values else "(?!)"
+
+
+def base_condition(condition: str) -> str:
+    """The plain English condition a '+mlm' / '+translated' condition varies (itself for the others)."""
+    for suffix in (MLM_SUFFIX, TRANSLATED_SUFFIX):
+        if condition.endswith(suffix):
+            return condition[: -len(suffix)]
+    return condition
+
+
+def condition_type(condition: str) -> str | None:
+    """'English', '+MLM' or '+translated' (:data:`CONDITION_TYPES`); None for the base model."""
+    if condition == "base":
+        return None
+    if condition.endswith(MLM_SUFFIX):
+        return "+MLM"
+    if condition.endswith(TRANSLATED_SUFFIX):
+        return "+translated"
+    return "English"
 
 
 # the keys of config["retrieval"] that an embedding job reads; it receives exactly these (xstilts.embed)
@@ -309,6 +350,8 @@ class StudyPlan:
     bucc_languages: tuple[str, ...]
     layers: Layers
     layout: Layout = LAYOUT
+    mlm_conditions: tuple[str, ...] = ()  # the '<task>+mlm' conditions
+    translated: tuple[str, ...] = ()  # the '<task>+translated' conditions (trained like intermediate tasks)
 
     @classmethod
     def from_config(cls, config: Mapping) -> StudyPlan:
@@ -326,6 +369,8 @@ class StudyPlan:
             tatoeba_languages=tuple(config["retrieval"]["tatoeba"]["languages"]),
             bucc_languages=tuple(config["retrieval"]["bucc"]["languages"]),
             layers=resolve_layers(config),
+            mlm_conditions=tuple(f"{t}{MLM_SUFFIX}" for t in config["mlm"]["conditions"]),
+            translated=tuple(f"{t}{TRANSLATED_SUFFIX}" for t in config["translated"]["tasks"]),
         )
 
     @property
@@ -405,13 +450,22 @@ class StudyPlan:
         return self.layout.synthetic_languages if self.synthetic else self.config["language_table"]
 
     # ---------------------------------------------------------------- tasks
+    @property
+    def trained_tasks(self) -> tuple[str, ...]:
+        """What the single-task intermediate rules train: every intermediate task and every '<task>+translated'."""
+        return (*self.intermediate, *self.translated)
+
     def task_spec(self, group: str, name: str) -> dict:
-        """The task's metadata (type, labels, lengths, languages...) without its source and hyperparameters."""
-        return {k: v for k, v in self.config[group][name].items() if k not in NON_SPEC_KEYS}
+        """The task's metadata (type, labels, lengths, languages...) without its source and hyperparameters
+        ('<task>+translated': its task's)."""
+        return {k: v for k, v in self.config[group][base_condition(name)].items() if k not in NON_SPEC_KEYS}
 
     def hparams(self, group: str, name: str | None = None) -> dict:
-        """finetune_defaults overridden by the task's (or, group 'multitask', the multi-task model's) non-null values."""
-        own = self.config["multitask"]["hparams"] if group == "multitask" else self.config[group][name]["hparams"]
+        """finetune_defaults overridden by the task's (or, group 'multitask', the multi-task model's) non-null values;
+        a '+translated' or '+mlm' condition trains with its task's (multitask+mlm: the multi-task model's)."""
+        if name is not None and base_condition(name) == "multitask":
+            group, name = "multitask", None
+        own = self.config["multitask"]["hparams"] if group == "multitask" else self.config[group][base_condition(name)]["hparams"]
         return {**self.config["finetune_defaults"], **{k: v for k, v in own.items() if v is not None}}
 
     def train_on(self, target: str) -> str | None:
@@ -419,7 +473,8 @@ class StudyPlan:
         return self.config["targets"][target]["train_on"]
 
     def feature_spec(self, group: str, name: str) -> dict:
-        return {k: self.config[group][name][k] for k in TASK_FEATURIZATION_KEYS if k in self.config[group][name]}
+        task = self.config[group][base_condition(name)]
+        return {k: task[k] for k in TASK_FEATURIZATION_KEYS if k in task}
 
     def feature_sampling(self, group: str, name: str) -> dict:
         """The training subset the features hold (max_train_samples of the task's hparams, seeded)."""
@@ -433,6 +488,55 @@ class StudyPlan:
     @property
     def multitask_cap(self) -> int | None:
         return self.config["multitask"]["cap"]
+
+    # ---------------------------------------------------------------- the paper's alternatives (+mlm, +translated)
+    def mlm_members(self, condition: str) -> tuple[str, ...]:
+        """The tasks a '<task>+mlm' condition trains beside MLM: the task, or the multi-task model's members."""
+        task = base_condition(condition)
+        return self.multitask_tasks if task == "multitask" else (task,)
+
+    def mlm_cap(self, condition: str) -> int | None:
+        """The per-task cap of the sampler: the multi-task model's for multitask+mlm, none for a single task."""
+        return self.multitask_cap if base_condition(condition) == "multitask" else None
+
+    @property
+    def mlm_languages(self) -> tuple[str, ...]:
+        """``mlm.languages``: 'study' = the study languages and the pivot, or the listed codes."""
+        langs = self.config["mlm"]["languages"]
+        return (*self.study_languages, self.pivot) if langs == "study" else tuple(langs)
+
+    @property
+    def mlm_settings(self) -> dict:
+        """What a +mlm job reads of ``mlm`` (xstilts.multitask.MLMSettings without the text paths)."""
+        m = self.config["mlm"]
+        return _settings({k: m[k] for k in ("rule", "share", "cap_per_language", "probability", "max_seq_length")})
+
+    @property
+    def mlm_text_cap(self) -> int | None:
+        """Rows of MLM text a conversion keeps per language (``mlm.cap_per_language``)."""
+        return self.config["mlm"]["cap_per_language"]
+
+    def mlm_texts(self) -> dict[str, str]:
+        return self.per_language("mlm_text", self.mlm_languages)
+
+    def translated_languages(self, condition: str) -> tuple[str, ...]:
+        """The MT languages a '<task>+translated' condition trains on: ``translated.languages`` ('all', 'low_resource'
+        or a list) within the languages its source has (synthetic world: every synthetic language)."""
+        task = base_condition(condition)
+        have = tuple(self.config["translated"]["tasks"][task]["languages"]) or self.synthetic_languages
+        want = self.config["translated"]["languages"]
+        if want == "all":
+            return have
+        if want == "low_resource":
+            gib = self.config["regression"]["low_resource_gib"]
+            if self.synthetic:  # the world's stand-in for CC-100 GiB: monolingual sentences / 1000
+                sizes = {l["code"]: l["mono_sentences"] / 1000.0 for l in self.config["synthetic"]["languages"]}
+                return tuple(l for l in have if sizes[l] < gib)
+            from xstilts.languages import read_language_table, under_gib
+
+            low = set(under_gib(read_language_table(self.config["language_table"]), gib, list(have)))
+            return tuple(l for l in have if l in low)
+        return tuple(l for l in have if l in want)
 
     # ---------------------------------------------------------------- models and how jobs run
     @property
@@ -474,8 +578,14 @@ class StudyPlan:
 
         keys = ("languages", "english_mono", "doc_sentences", "dictionary", "parallel_sentences", "tatoeba_pairs",
                 "bucc_gold", "bucc_distractor_ratio", "target_test_size", "dev_size")
+        inter = self.config["intermediate_tasks"]
+        translated = {t: {"type": inter[base_condition(t)]["type"], "languages": list(self.translated_languages(t)),
+                          "train": self.config["translated"]["tasks"][base_condition(t)]["synthetic_train"]
+                          or inter[base_condition(t)]["synthetic_train"]} for t in self.translated}
+        mlm = {"languages": list(self.mlm_languages), "sentences": s["mlm_sentences"]} if self.mlm_conditions else None
         return _settings({"seed": self.seed, **{k: s[k] for k in keys}, "bucc_languages": list(self.bucc_languages),
-                          "intermediate": tasks("intermediate_tasks"), "targets": tasks("targets")})
+                          "intermediate": tasks("intermediate_tasks"), "targets": tasks("targets"),
+                          "translated": translated, "mlm": mlm})
 
     @property
     def tokenizer_vocab(self) -> int:
@@ -491,6 +601,10 @@ class StudyPlan:
 
     # ---------------------------------------------------------------- paths
     def intermediate_split(self, task: str, split: str) -> str:
+        """A task's canonical split; '<task>+translated' has its own training table (English + MT rows) and
+        validates on its task's English validation split."""
+        if split != "train":
+            task = base_condition(task)
         return self.layout.path("intermediate_split", task=task, split=split)
 
     def target_split(self, target: str, split: str) -> str:

@@ -30,7 +30,7 @@ from scipy import stats
 
 from xstilts.inference import adjust, min_detectable_r
 from xstilts.outcomes import outcome_rows
-from xstilts.plan import layer_position
+from xstilts.plan import base_condition, condition_type, layer_position
 
 # --------------------------------------------------------------------------------------------------------------
 # design helpers
@@ -345,7 +345,52 @@ def per_layer(layer_delta: pd.DataFrame, cells: pd.DataFrame, primary: str, cont
     return pd.DataFrame(rows)
 
 
-TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics", "interaction", "sample")
+def alternatives_table(cells: pd.DataFrame, primary: str, controls: list[str], n_boot: int, seed: int,
+                       ci: float = 0.95) -> pd.DataFrame:
+    """Does an alternative (+MLM, +translated) change the morphology slope of the alignment change? Per condition
+    type: the cells of the alternative conditions and of the plain English conditions they vary (``qa+mlm`` and
+    ``qa``), one OLS ``Δ ~ z + alt + z:alt + task FE + controls`` (z = ``primary`` standardised over the languages,
+    alt = 1 for the alternative), CIs from resampling whole languages (``n_boot``; the two cells of a language stay
+    together). Rows: ``slope_english`` (points of Δ per SD under English training), ``shift`` (the alternative's Δ
+    minus English's at the mean morphology) and ``slope_change`` (its slope minus English's: the interaction)."""
+    types = cells["condition"].map(condition_type)
+    rows = []
+    for ctype in ("+MLM", "+translated"):
+        alt = cells[types == ctype]
+        if alt.empty:
+            continue
+        pairs = {base_condition(c) for c in alt["condition"]}
+        d = pd.concat([cells[cells["condition"].isin(pairs)], alt], ignore_index=True)
+        ctrl = [c for c in controls if c in d and d[c].notna().all() and c != primary]
+        d = d.dropna(subset=[primary, "delta"])
+        langs = sorted(d["language"].unique())
+        lang_x = d.groupby("language")[primary].first()
+        z = (d[primary] - lang_x.mean()) / lang_x.std(ddof=1)
+        a = (d["condition"].map(condition_type) == ctype).astype(float).to_numpy()
+        task = pd.get_dummies(d["condition"].map(base_condition), drop_first=True, dtype=float)
+        X = np.column_stack([np.ones(len(d)), z, a, z * a, task.to_numpy(), d[ctrl].to_numpy(float)])
+        y = d["delta"].to_numpy(float)
+
+        def fit(idx: np.ndarray, X=X, y=y) -> np.ndarray:
+            return np.linalg.lstsq(X[idx], y[idx], rcond=None)[0][1:4]
+
+        est = fit(np.arange(len(d)))
+        by_lang = {l: np.flatnonzero(d["language"].to_numpy() == l) for l in langs}
+        rng = np.random.default_rng(seed)
+        boots = np.array([fit(np.concatenate([by_lang[l] for l in rng.choice(langs, len(langs))])) for _ in range(n_boot)])
+        lo, hi = np.nanpercentile(boots, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
+        for j, term in enumerate(("slope_english", "shift", "slope_change")):
+            rows.append({"condition_type": ctype, "term": term, "predictor": primary, "estimate": float(est[j]),
+                         "ci_low": float(lo[j]), "ci_high": float(hi[j]), "n_languages": len(langs), "n_cells": len(d),
+                         "conditions": " ".join(sorted(set(d["condition"]))), "controls": " + ".join(ctrl) or "none",
+                         "model": "ols_language_bootstrap"})
+    if not rows:
+        return pd.DataFrame([{"condition_type": "none", "term": "none", "predictor": primary, "model": "none",
+                              "status": "no +MLM or +translated condition in this study"}])
+    return pd.DataFrame(rows).assign(status="ok")
+
+
+TABLES = ("cells", "layers", "per_layer", "pooled", "low_resource", "diagnostics", "interaction", "sample", "alternatives")
 
 
 def regression_job(*, alignment: list[str], morphology: str, languages: str, settings: dict, layer: int, pivot: str,
@@ -370,12 +415,24 @@ def regression_job(*, alignment: list[str], morphology: str, languages: str, set
         fell[o] = {}
         per_outcome[o] = build_cells(align, morph, meta, o, layer, pivot, settings["low_resource_gib"],
                                      key="regression.outcome" if o == outcome else "regression.outcomes", fell_out=fell[o])
-    cells, layer_delta = per_outcome[outcome]
+    all_cells, all_layer_delta = per_outcome[outcome]
+    all_cells.insert(1, "condition_type", all_cells["condition"].map(condition_type))
+    # the pooled models, the per-layer ladder and the interaction model average over the plain English conditions, as
+    # before the alternatives existed; each alternative gets its own ladder and the alternatives table
+    english = {c for c in all_cells["condition"] if condition_type(c) == "English"}
+    cells = all_cells[all_cells["condition"].isin(english)]
+    layer_delta = all_layer_delta[all_layer_delta["condition"].isin(english)]
     predictors = [settings["primary"], *[p for p in settings["secondary"] if p in cells and cells[p].notna().any()]]
     res = run_analysis(cells, predictors, settings["primary"], settings["controls"], settings, seed,
                        set(cells.loc[cells["low_resource"], "language"]))
+    extra = all_cells[~all_cells["condition"].isin(english)]
+    if not extra.empty:
+        res["per_condition"] = pd.concat([res["per_condition"], pd.DataFrame(
+            [{"condition": cond, "predictor": settings["primary"], **r} for cond, sub in extra.groupby("condition", sort=True)
+             for r in language_ladder(sub, settings["primary"], "delta", settings["controls"], settings, seed)])], ignore_index=True)
+    res["alternatives"] = alternatives_table(all_cells, settings["primary"], settings["controls"], settings["n_boot"], seed)
     res["per_layer"] = per_layer(layer_delta, cells, settings["primary"], settings["controls"], settings, seed)
-    res["cells"], res["layers"] = cells, layer_delta
+    res["cells"], res["layers"] = all_cells, all_layer_delta
     for table in res.values():  # every table names the outcome whose change Δ it holds
         table.insert(0, "outcome", outcome)
     universe = [l for l in (study_languages or []) if l != pivot]
@@ -385,7 +442,8 @@ def regression_job(*, alignment: list[str], morphology: str, languages: str, set
     res["sample"] = pd.concat(samples, ignore_index=True)
     analysed = {o: res["sample"].loc[(res["sample"]["outcome"] == o) & res["sample"]["analysed"], "language"].tolist()
                 for o in outcomes}
-    res["interaction"] = I.interaction_table({o: per_outcome[o][0] for o in outcomes}, settings["primary"], settings["controls"],
+    res["interaction"] = I.interaction_table({o: per_outcome[o][0][per_outcome[o][0]["condition"].isin(english)] for o in outcomes},
+                                             settings["primary"], settings["controls"],
                                              settings["interaction_at_gib"], settings["low_resource_gib"], analysed)
     per_cond = res["per_condition"]
     for cond, path in out.items():

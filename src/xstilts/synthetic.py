@@ -477,6 +477,11 @@ class WorldConfig:
     # bilingual word lists in the pretraining text: `entries` dictionary entries per language, `per_row` to a line
     # ("w1 w2 ... </s> e1 e2 ...", the same order on both sides)
     dictionary: dict[str, int] = field(default_factory=lambda: dict(DICTIONARY_DEFAULTS))
+    # the +mlm conditions' text: {"languages": [...], "sentences": n} (None: not written)
+    mlm: dict | None = None
+    # '<task>+translated' -> {"type", "languages", "train"}: the task's English training set plus its frames
+    # rendered in each language ("machine translation" that is exact in this world)
+    translated: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> WorldConfig:
@@ -594,6 +599,12 @@ def generate_world(cfg: WorldConfig, layout: Layout = LAYOUT) -> None:
             texts += word_lists(lang, cfg.dictionary["entries"], cfg.dictionary["per_row"], f"{cfg.seed}-dictionary-{code}")
         contracts.write("mono", pd.DataFrame({"text": texts}), layout.path("mono", lang=code))
 
+    # the +mlm conditions' MLM text: pure monolingual sentences of fresh frames (no translation pairs, no word lists)
+    if cfg.mlm:
+        for code in cfg.mlm["languages"]:
+            contracts.write("mono", pd.DataFrame({"text": mlm_text(all_langs[code], cfg.mlm["sentences"], f"{cfg.seed}-mlm-{code}")}),
+                            layout.path("mlm_text", lang=code))
+
     # multi-parallel corpus (morphology measures): one column per language
     rng = random.Random(f"{cfg.seed}-parallel")
     frames = [sample_frame(rng) for _ in range(cfg.parallel_sentences)]
@@ -642,6 +653,17 @@ def generate_world(cfg: WorldConfig, layout: Layout = LAYOUT) -> None:
             rng = random.Random(f"{cfg.seed}-inter-{task}-{split}")
             contracts.write(spec["type"], _task_frame(spec["type"], en, rng, n), layout.path("intermediate_split", task=task, split=split))
 
+    # '<task>+translated': the English training rows, then the same frames rendered in each language (the
+    # demo's translate-train), with a language column
+    for name, spec in cfg.translated.items():
+        task = name.split("+", 1)[0]
+        seed = f"{cfg.seed}-inter-{task}-train"  # the English set's frames, as a translation of it would have
+        frames = [_task_frame(spec["type"], en, random.Random(seed), cfg.intermediate[task]["train"]).assign(language="en")]
+        for code in spec["languages"]:
+            frames.append(_task_frame(spec["type"], langs[code], random.Random(seed), spec["train"]).assign(language=code))
+        df = pd.concat(frames, ignore_index=True)  # span QA ids carry the language code: unique across languages
+        contracts.write(spec["type"], df, layout.path("intermediate_split", task=name, split="train"))
+
     # target tasks: English train/validation, per-language test
     for target, spec in cfg.targets.items():
         for split, n in (("train", spec["train"]), ("validation", cfg.dev_size)) if spec["train"] else ():
@@ -656,6 +678,12 @@ def generate_world(cfg: WorldConfig, layout: Layout = LAYOUT) -> None:
     for name, df in tables.items():
         contracts.write(f"wals_{name}", df, layout.path("wals", table=name))
     atomic_write_text(language_table(cfg).to_csv(index=False), layout.synthetic_languages)
+
+
+def mlm_text(lang: Language, n: int, seed: str) -> list[str]:
+    """``n`` single sentences of fresh frames in ``lang`` alone: the +mlm conditions' monolingual text."""
+    rng = random.Random(seed)
+    return [text_of(lang.render(sample_frame(rng))) for _ in range(n)]
 
 
 def _task_frame(kind: str, lang: Language, rng: random.Random, n: int) -> pd.DataFrame:

@@ -2,11 +2,10 @@
 # Everything derived from the config is resolved once in xstilts.plan.StudyPlan (layers, languages, task specs,
 # per-stage settings, the path templates in LAYOUT); this file only adapts it to Snakemake.
 import os
-import re
 from pathlib import Path
 
 from xstilts.outcomes import CORPUS_NAMES, WORD_CORPUS
-from xstilts.plan import LAYOUT, load_plan
+from xstilts.plan import LAYOUT, base_condition, load_plan, wildcard_alternatives
 from xstilts.study import check_results, claim_results
 
 PLAN = load_plan(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -24,6 +23,8 @@ def claim_study_results():
 SYNTHETIC = PLAN.synthetic
 CONDITIONS = list(PLAN.conditions)
 INTERMEDIATE = list(PLAN.intermediate)
+TRAINED = list(PLAN.trained_tasks)  # single-task intermediate fine-tunes: the tasks and every '<task>+translated'
+MLM_CONDITIONS = list(PLAN.mlm_conditions)  # '<task>+mlm': the multi-task trainer with MLM as one more member
 TARGETS = list(PLAN.targets)
 TATOEBA_LANGS = list(PLAN.tatoeba_languages)
 CORPORA = dict(PLAN.corpora)  # translation-pair corpus -> its languages (Tatoeba; FLORES+ when the study has it)
@@ -56,18 +57,18 @@ def conda_env(name, gpu=False):
     return str(ENVS / f"{name}.yaml")
 
 
-def _alternatives(values):
-    return "|".join(sorted(values, key=len, reverse=True))
+_alternatives = wildcard_alternatives  # escaped: condition names hold '+' (qa+mlm, nli+translated)
 
 
 wildcard_constraints:
     condition=_alternatives(CONDITIONS),
-    task=_alternatives(INTERMEDIATE),
+    task=_alternatives(TRAINED),
+    mlm_condition=_alternatives(MLM_CONDITIONS),
     target=_alternatives(TARGETS),
     lang=_alternatives(PLAN.all_languages),
     split="sample|training",
     corpus=_alternatives(CORPORA),
-    source=_alternatives([re.escape(k) for k in SOURCES]) if SOURCES else "(?!)",
+    source=_alternatives(SOURCES),
 
 
 # ---------------------------------------------------------------- data
@@ -83,6 +84,10 @@ def synthetic_outputs():
     for t in INTERMEDIATE:
         for s in ("train", "validation"):
             out[f"inter_{t}_{s}"] = PLAN.intermediate_split(t, s)
+    for t in PLAN.translated:
+        out[f"translated_{base_condition(t)}_train"] = PLAN.intermediate_split(t, "train")
+    if MLM_CONDITIONS:
+        out.update({f"mlm_{l}": f for l, f in PLAN.mlm_texts().items()})
     for t in TARGETS:
         out.update({f"target_{t}_{k}": f for k, f in target_download_outputs(t).items()})
     out.update({f"wals_{n}": f for n, f in PLAN.wals_files().items()})
@@ -123,6 +128,11 @@ def source_dirs(keys):
 def downloaded_sources():
     """Every source's download directory except the model's (results/models/base)."""
     return source_dirs(k for k in SOURCES if k != "model")
+
+
+def translated_source(condition):
+    """The config key of a '<task>+translated' condition's MT source."""
+    return f"translated.tasks.{base_condition(condition)}.hub"
 
 
 def synthetic_world_params():
@@ -173,6 +183,29 @@ def get_multitask_inputs(wildcards):
 
 def get_multitask_valid(wildcards):
     return {t: PLAN.intermediate_split(t, "validation") for t in PLAN.multitask_tasks}
+
+
+def get_mlm_inputs(wildcards):
+    """A '<task>+mlm' job's inputs: its member tasks' training features and every language's MLM text."""
+    c = wildcards.mlm_condition
+    out = {f"features_{t}": PLAN.features("intermediate_tasks", t) for t in PLAN.mlm_members(c)}
+    out.update({f"mlm_{l}": p for l, p in PLAN.mlm_texts().items()})
+    return out
+
+
+def get_mlm_params(wildcards):
+    """Exactly what a '<task>+mlm' job reads: members, their validation splits, hyperparameters, the sampler's cap
+    and the MLM settings (mixing rule, share, cap per language, masking probability, length)."""
+    c = wildcards.mlm_condition
+    members = list(PLAN.mlm_members(c))
+    return {
+        "tasks": members,
+        "valid": {t: PLAN.intermediate_split(t, "validation") for t in members},
+        "hp": PLAN.hparams("intermediate_tasks", c),
+        "cap": PLAN.mlm_cap(c),
+        "mlm": PLAN.mlm_settings,
+        "languages": list(PLAN.mlm_languages),
+    }
 
 
 def get_intermediate_features(wildcards):

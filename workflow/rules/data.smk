@@ -183,6 +183,55 @@ else:
             script:
                 "../scripts/data_convert_parallel.py"
 
+    if MLM_CONDITIONS:
+
+        rule convert_mlm_text:
+            input:
+                done=rules.download.output[0],
+                raw=SOURCES.path("mlm.hub"),
+            output:
+                LAYOUT.mlm_text,
+            log:
+                "logs/data/convert_mlm_text/{lang}.log",
+            conda:
+                conda_env("stats")
+            params:
+                source=SOURCES.spec("mlm.hub"),
+                language_table=SOURCES.language_table,
+                cap=PLAN.mlm_text_cap,
+                seed=PLAN.seed,
+            message:
+                "Converting the MLM text of {wildcards.lang} (pure monolingual paragraphs, capped)"
+            script:
+                "../scripts/data_convert_mlm_text.py"
+
+    for _condition in PLAN.translated:
+
+        rule:
+            name:
+                f"convert_translated_{base_condition(_condition)}"
+            input:
+                done=rules.download.output[0],
+                raw=SOURCES.path(translated_source(_condition)),
+                english=PLAN.intermediate_split(base_condition(_condition), "train"),
+            output:
+                table=PLAN.intermediate_split(_condition, "train"),
+                record=LAYOUT.path("translated_record", task=_condition),
+            log:
+                f"logs/data/convert_translated/{base_condition(_condition)}.log",
+            conda:
+                conda_env("stats")
+            params:
+                source=SOURCES.spec(translated_source(_condition)),
+                key=translated_source(_condition),
+                languages=list(PLAN.translated_languages(_condition)),
+                task=PLAN.task_spec("intermediate_tasks", _condition),
+                language_table=SOURCES.language_table,
+            message:
+                f"Building the English + machine-translated training table of {_condition}"
+            script:
+                "../scripts/data_convert_translated.py"
+
     rule convert_wals:
         input:
             done=rules.download.output[0],

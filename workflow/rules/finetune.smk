@@ -104,6 +104,35 @@ rule finetune_multitask:
         "../scripts/finetune_multitask.py"
 
 
+rule finetune_mlm:
+    # the paper's first alternative: '<task>+mlm' = the task (multitask: its members) with multilingual MLM as one
+    # more member of the multi-task sampler (xstilts.multitask.MLMSettings), same hyperparameters as '<task>'
+    input:
+        unpack(get_mlm_inputs),
+        base=BASE_MODEL,
+    output:
+        model=directory(LAYOUT.path("intermediate_model", task="{mlm_condition}")),
+        metrics=LAYOUT.path("intermediate_metrics", task="{mlm_condition}"),
+    log:
+        "logs/finetune/mlm/{mlm_condition}.log",
+    benchmark:
+        "benchmarks/finetune/mlm/{mlm_condition}.tsv"
+    conda:
+        conda_env("torch")
+    threads: PLAN.train_threads
+    resources:
+        gpu=1,
+    params:
+        job=get_mlm_params,
+        seed=PLAN.seed,
+        checkpoints=lambda w, output: get_checkpoint_dir(output.model),
+        runtime=PLAN.runtime,
+    message:
+        "Intermediate fine-tuning {wildcards.mlm_condition}: the task(s) with multilingual MLM mixed in"
+    script:
+        "../scripts/finetune_mlm.py"
+
+
 rule finetune_target:
     input:
         features=get_target_features,

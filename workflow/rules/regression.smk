@@ -41,6 +41,7 @@ rule regression:
             subcategory="Regression",
         ),
         sample=LAYOUT.regression_sample,
+        alternatives=LAYOUT.regression_alternatives,
     log:
         "logs/regression/regression.log",
     benchmark:

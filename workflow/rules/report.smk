@@ -1,6 +1,23 @@
 # Stage 10: tables, figures and the Markdown summary.
 
 
+rule collect_target_scores:
+    # one table of every zero-shot score for the findings job (the alternatives against plain English training):
+    # a plain file list here keeps the findings rule's input small
+    input:
+        all_target_scores(),
+    output:
+        LAYOUT.findings_target_scores,
+    log:
+        "logs/report/collect_target_scores.log",
+    conda:
+        conda_env("stats")
+    message:
+        "Collecting every zero-shot target score into one table"
+    script:
+        "../scripts/collect_target_scores.py"
+
+
 rule findings:
     input:
         hits=all_tatoeba_hits(),
@@ -11,8 +28,11 @@ rule findings:
         pooled=rules.regression.output.pooled,
         interaction=rules.regression.output.interaction,
         sample=rules.regression.output.sample,
+        target_scores=LAYOUT.findings_target_scores,
+        alternatives=rules.regression.output.alternatives,
     output:
         delta=report(LAYOUT.findings_delta, caption="../report/delta_ci.rst", category="Tables", subcategory="Retrieval"),
+        alternatives=LAYOUT.findings_alternatives,
         direction=LAYOUT.findings_direction,
         opening=LAYOUT.findings_opening,
         delta_figure=report(LAYOUT.figure_delta_ci, caption="../report/alignment_delta_ci.rst", category="Figures"),

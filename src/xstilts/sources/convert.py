@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import shutil
 import tarfile
 from pathlib import Path
@@ -283,3 +284,123 @@ def summarise_downloads(dirs: list[str], out: str | Path) -> dict:
         summary[d] = json.loads(m.read_text())
     atomic_write_json(summary, out)
     return summary
+
+
+# ============================================================================================================
+# the paper's alternatives: MLM text (+mlm) and machine-translated training data (+translated)
+# ============================================================================================================
+
+# a Wikipedia paragraph enters the MLM text when it has at least this many characters (headings, list items and
+# one-line stubs fall below it)
+MLM_MIN_CHARS = 100
+
+
+def wikipedia_paragraphs(articles) -> list[str]:
+    """The paragraphs (lines) of Wikipedia article texts, stripped, of at least :data:`MLM_MIN_CHARS` characters,
+    in article order."""
+    return [p.strip() for a in articles for p in str(a).split("\n") if len(p.strip()) >= MLM_MIN_CHARS]
+
+
+def convert_mlm_text(src: dict, raw: str | Path, lang: str, out: str | Path, table_path: str | Path, cap: int | None,
+                     seed: int) -> dict:
+    """One language's MLM text (``mlm_text``, column text) from the pinned Wikipedia snapshot (format
+    ``wikipedia``: wikimedia/wikipedia parquet rows id, url, title, text): its paragraphs (:func:`wikipedia_paragraphs`),
+    a seeded sample of ``cap`` of them in file order (None: all). Returns what was read and kept."""
+    v = language_vars(table_path)[lang]
+    cfg = expand(src["config"], v, "mlm.hub.config") if src.get("config") else None
+    split = (src.get("splits") or {}).get("train") or "train"
+    ds = load_split(raw, src, cfg, split)
+    if "text" not in ds.column_names:
+        raise contracts.ContractError(f"{raw} ({cfg} {split}): no column 'text' (has {ds.column_names})")
+    paragraphs = wikipedia_paragraphs(ds["text"])
+    if not paragraphs:
+        raise contracts.ContractError(f"{raw} ({cfg} {split}): no paragraph of at least {MLM_MIN_CHARS} characters for "
+                                      f"language {lang}")
+    kept = paragraphs
+    if cap is not None and len(paragraphs) > cap:
+        keep = sorted(random.Random(f"{seed}:mlm-text:{lang}").sample(range(len(paragraphs)), cap))
+        kept = [paragraphs[i] for i in keep]
+    contracts.write("mono", pd.DataFrame({"text": kept}), out)
+    record = {"language": lang, "config": cfg, "articles": len(ds), "paragraphs": len(paragraphs), "kept": len(kept),
+              "cap_per_language": cap, "min_chars": MLM_MIN_CHARS}
+    log.info("MLM text %s: %s", lang, record)
+    return record
+
+
+def read_squad_json(path: str | Path, language: str) -> tuple[pd.DataFrame, dict]:
+    """A SQuAD v1.1 JSON file (``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question",
+    "answers": [{"text", "answer_start"}]}]}]}]}``, e.g. XTREME's ``squad.translate.train.en-<lang>.json``) as
+    span_qa rows with a ``language`` column. An answer whose text is not at ``answer_start`` in its context (machine
+    translation moves text) is dropped, never moved; a question left without an answer is dropped; both counted."""
+    path = Path(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise contracts.ContractError(f"{path}: not a SQuAD JSON file (no top-level 'data' list)")
+    rows, answers, dropped_answers, dropped_questions, questions = [], 0, 0, 0, 0
+    for article in data["data"]:
+        for para in article.get("paragraphs") or []:
+            ctx = para["context"]
+            for qa in para.get("qas") or []:
+                questions += 1
+                texts, starts = [], []
+                for a in qa.get("answers") or []:
+                    answers += 1
+                    t, s = a["text"], int(a["answer_start"])
+                    if t and ctx[s:s + len(t)] == t:
+                        texts.append(t)
+                        starts.append(s)
+                    else:
+                        dropped_answers += 1
+                if not texts:
+                    dropped_questions += 1
+                    continue
+                rows.append({"id": f"{language}-{qa['id']}", "context": ctx, "question": qa["question"],
+                             "answer_text": texts, "answer_start": starts, "language": language})
+    record = {"file": path.name, "questions": questions, "answers": answers, "answers_dropped": dropped_answers,
+              "questions_dropped": dropped_questions, "rows": len(rows)}
+    if dropped_answers:
+        log.warning("%s: %d of %d answers do not match their context at answer_start (dropped); %d of %d questions "
+                    "left without an answer (dropped)", path, dropped_answers, answers, dropped_questions, questions)
+    return pd.DataFrame(rows, columns=["id", "context", "question", "answer_text", "answer_start", "language"]), record
+
+
+def translated_rows(src: dict, raw: str | Path, lang: str, task: dict, table_path: str | Path, key: str) -> tuple[pd.DataFrame, dict]:
+    """One language's machine-translated training rows of a task, canonical, with a ``language`` column: a hub
+    dataset with one config per language (XNLI-MT: facebook/xnli ``<lang>``, format pair) or one SQuAD JSON file per
+    language (XTREME translate-train, kind url, format squad_json)."""
+    v = language_vars(table_path)[lang]
+    if src["format"] == "squad_json":
+        name = expand(src["url"], {**v, "split": (src.get("splits") or {}).get("train") or "train"}, f"{key}.url").rsplit("/", 1)[-1]
+        return read_squad_json(Path(raw) / name, lang)
+    fmt = FORMATS[src["format"]]
+    cfg = expand(src["config"], v, f"{key}.config") if src.get("config") else None
+    split = (src.get("splits") or {}).get("train") or "train"
+    df = fmt.convert(load_split(raw, src, cfg, split), src, f"{raw} ({cfg} {split})")
+    if fmt.table != task["type"]:
+        raise SourceError(f"config key '{key}.format': {src['format']} writes {fmt.table}, the task is {task['type']}")
+    return df.assign(language=lang), {"config": cfg, "rows": len(df)}
+
+
+def convert_translated(src: dict, raw: str | Path, english: str | Path, languages: list[str], task: dict, out: str | Path,
+                       record_path: str | Path, table_path: str | Path, key: str) -> dict:
+    """A '<task>+translated' training table: the task's canonical English training rows (``language`` en) followed
+    by each language's MT rows (:func:`translated_rows`); what was read, kept and dropped per language goes to
+    ``record_path`` (JSON) and the log."""
+    frames = [contracts.read(task["type"], english).assign(language="en")]
+    record = {"source": key, "english_rows": len(frames[0]), "languages": {}}
+    for lang in languages:
+        df, rec = translated_rows(src, raw, lang, task, table_path, key)
+        if df.empty:
+            raise contracts.ContractError(f"{out}: no translated rows of language {lang} ({key})")
+        frames.append(df)
+        record["languages"][lang] = rec
+    df = pd.concat(frames, ignore_index=True)
+    _check_task_labels(df, task, str(out))
+    contracts.write(task["type"], df, out)
+    record["rows"] = len(df)
+    if task["type"] == "span_qa":
+        record["answers_dropped"] = sum(r["answers_dropped"] for r in record["languages"].values())
+        record["questions_dropped"] = sum(r["questions_dropped"] for r in record["languages"].values())
+    atomic_write_json(record, record_path)
+    log.info("translated training table %s: %s", out, record)
+    return record

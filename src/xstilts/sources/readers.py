@@ -328,4 +328,6 @@ FORMATS: dict[str, Format] = {
     "bucc_archive": Format("bucc_sentences", None),
     "wals_cldf": Format("wals_values", None),
     "flores_plus": Format("parallel", None),
+    "wikipedia": Format("mono", None),  # xstilts.sources.convert.convert_mlm_text: articles -> MLM paragraphs
+    "squad_json": Format("span_qa", None),  # xstilts.sources.convert.read_squad_json: XTREME translate-train files
 }

@@ -75,6 +75,10 @@ def config_sources(config: dict) -> dict[str, dict]:
     if parallel_in_study(config):  # the morphology or the regression outcome (flores.*) is measured on FLORES+
         add("morphology.flores", config["morphology"].get("flores") or {})
     add("morphology.wals", config["morphology"].get("wals") or {})
+    if config["mlm"]["conditions"]:  # the +mlm conditions' monolingual text
+        add("mlm.hub", config["mlm"].get("hub") or {})
+    for name, spec in config["translated"]["tasks"].items():  # the +translated conditions' MT training data
+        add(f"translated.tasks.{name}.hub", spec.get("hub") or {})
     return out
 
 
@@ -139,7 +143,25 @@ def languages_of(config: dict, key: str) -> list[str]:
         return list(config["retrieval"]["bucc"]["languages"])
     if key.startswith("morphology.flores"):
         return [*config["languages"], config["pivot"]]
+    if key.startswith("mlm."):
+        return mlm_languages(config)
+    if key.startswith("translated.tasks."):
+        return translated_languages(config, key.split(".")[2])
     return []
+
+
+def mlm_languages(config: dict) -> list[str]:
+    """The MLM text languages (xstilts.plan.StudyPlan.mlm_languages)."""
+    from xstilts.plan import StudyPlan
+
+    return list(StudyPlan.from_config(config).mlm_languages)
+
+
+def translated_languages(config: dict, task: str) -> list[str]:
+    """The MT languages a '<task>+translated' condition reads (xstilts.plan.StudyPlan.translated_languages)."""
+    from xstilts.plan import TRANSLATED_SUFFIX, StudyPlan
+
+    return list(StudyPlan.from_config(config).translated_languages(task + TRANSLATED_SUFFIX))
 
 
 def context(config: dict, key: str) -> dict:
