@@ -158,7 +158,7 @@ def test_cost_cli_prints_the_word_alignment_cost(capsys):
     n, c = len(plan.word_languages), len(plan.conditions)
     assert re.search(rf"^  embedding\s+word vectors, flores\+ {n}\+en × {c}\s+0\.0 M tok", out, re.MULTILINE)
     assert re.search(rf"^  cpu\s+eflomal, {n} jobs \(once per language\)\s+\d+\.\d CPU-min", out, re.MULTILINE)
-    assert re.search(rf"^  cpu\s+word measures, {n * c} jobs", out, re.MULTILINE)
+    assert re.search(rf"^  cpu\s+word measures, {n * c} FLORES\+ jobs", out, re.MULTILINE)
     per_word = 25 * 1024 * 2  # fp16, every stored layer
     words = cost.WORDS_PER_SENTENCE["flores"] * cost.FLORES_DEVTEST
     gib = (n * cost.LINKED_SHARE * words + words) * per_word / 2**30  # linked words of each language, the English once

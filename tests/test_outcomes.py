@@ -231,5 +231,6 @@ def test_the_mini_dag_runs_retrieval_and_alignment_on_both_corpora(tmp_path):
             counts[parts[0]] = int(parts[1])
     conditions, langs = 4, 4  # base, nli, qa, multitask; ma..md
     assert (counts["embed_tatoeba"], counts["embed_flores"]) == (conditions, conditions)
-    assert counts["retrieval"] == 2 * conditions * langs  # retrieval and alignment measures: one job
+    # retrieval and alignment measures (on FLORES+ also the word measures): one job per corpus × condition × language
+    assert (counts["retrieval_tatoeba"], counts["retrieval_flores"]) == (conditions * langs, conditions * langs)
     assert "alignment" not in counts

@@ -23,7 +23,7 @@ from scratch import check_results, job_counts, scratch_project, small_config
 
 pytestmark = pytest.mark.slurm
 
-GROUPED = ("retrieval", "morphology_measures")  # profiles/slurm: group per_language, 50 per job
+GROUPED = ("retrieval_tatoeba", "retrieval_flores", "morphology_measures")  # profiles/slurm: group per_language, 50 per job
 CAP = 2  # the site file's `cores`: the most CPUs one SLURM job may ask for
 
 
@@ -183,7 +183,8 @@ def test_per_language_jobs_are_batched_side_by_side_within_the_cap(small_run):
 
 
 def _member_logs(project: Path, rule: str) -> int:
-    subs = {"retrieval": ["retrieval/tatoeba", "retrieval/flores"], "morphology_measures": ["morphology"]}[rule]
+    subs = {"retrieval_tatoeba": ["retrieval/tatoeba"], "retrieval_flores": ["retrieval/flores"],
+            "morphology_measures": ["morphology"]}[rule]
     logs = [p for sub in subs for p in (project / "logs" / sub).rglob("*.log")]
     return len([p for p in logs if rule != "morphology_measures" or p.name != "table.log"])
 

@@ -69,7 +69,7 @@ def test_rerun_is_a_noop_and_deleting_a_score_recomputes_only_its_job_and_their_
         rc, out = smk(demo_run, "-n")
         # the retrieval job writes the score, the per-sentence hits and the alignment table; their readers (regression,
         # findings) rerun because the job does, and nothing else does
-        assert job_counts(out) == {"retrieval": 1, "regression": 1, "findings": 1, "report": 1, "all": 1}, out[-3000:]
+        assert job_counts(out) == {"retrieval_tatoeba": 1, "regression": 1, "findings": 1, "report": 1, "all": 1}, out[-3000:]
     finally:  # later tests read a complete run
         rc, out = smk(demo_run)
     assert rc == 0, out[-3000:]
@@ -82,7 +82,7 @@ def test_asking_for_one_language_file_builds_only_its_branch(tmp_path):
     rc, out = smk(tmp_path, "-n", "results/retrieval/tatoeba/nli/mb.json")
     assert rc == 0
     counts = job_counts(out)
-    assert counts.get("retrieval") == 1
+    assert counts.get("retrieval_tatoeba") == 1
     assert "report" not in counts
     assert "regression" not in counts
     assert "finetune_target" not in counts
@@ -92,20 +92,24 @@ def test_full_study_dag_builds_offline(tmp_path):
     rc, out = smk(ROOT, "-n", config=ROOT / "config/config.yaml", timeout=300)
     assert rc == 0, out[-3000:]
     c = job_counts(out)
-    assert c["finetune_intermediate"] == 9
+    # 17 conditions: base, the 9 English tasks, multitask, 4 × <task>+mlm, 2 × <task>+translated (issue 20)
+    conditions = 1 + 9 + 1 + 4 + 2
+    assert c["finetune_intermediate"] == 9 + 2  # the English tasks and the two +translated ones
     assert c["finetune_multitask"] == 1
-    assert c["finetune_target"] == 7 * 11
+    assert c["finetune_mlm"] == 4
+    assert c["finetune_target"] == 7 * conditions
     # retrieval and alignment (one job) on Tatoeba (the 74 XLM-R languages in LASER's set) and FLORES+ (the 89 study
     # languages)
-    assert c["embed_tatoeba"] == 11
-    assert c["embed_flores"] == 11
-    assert c["retrieval"] == (74 + 89) * 11
-    assert c["bucc"] == 4 * 11
+    assert c["embed_tatoeba"] == conditions
+    assert c["embed_flores"] == conditions
+    # the FLORES+ retrieval job also writes the word measures (from the word vectors of the same embedding job)
+    assert c["retrieval_tatoeba"] == 74 * conditions
+    assert c["retrieval_flores"] == 89 * conditions
+    assert c["bucc"] == 4 * conditions
     assert c["morphology_measures"] == 89
-    # word-level alignment: one eflomal job per FLORES+ language (independent of condition and layer), the word measures
-    # per language x condition from the FLORES+ embedding pass (no further embedding job), one summary
+    # word-level alignment: one eflomal job per FLORES+ language (independent of condition and layer), one summary
     assert c["wordalign"] == 89
-    assert c["word_measures"] == 89 * 11
+    assert "word_measures" not in c
     assert c["word_summary"] == 1
 
 
@@ -140,7 +144,7 @@ def test_readme_rerun_one_language_commands_schedule_exactly_the_promised_jobs(t
     assert conditions >= 3
     # the last command brings the report up to date; Snakemake may find nothing to do when the recomputed
     # (deterministic) files are unchanged, but it must never schedule anything else
-    promised = [[{"retrieval": 1}], [{"retrieval": 1}], [{"retrieval": conditions}], [{"report": 1, "all": 1}, {}]]
+    promised = [[{"retrieval_tatoeba": 1}], [{"retrieval_tatoeba": 1}], [{"retrieval_tatoeba": conditions}], [{"report": 1, "all": 1}, {}]]
     assert len(cmds) == len(promised), cmds
     before = target.read_text()
     target.unlink()  # the first command is for a deleted or missing result

@@ -25,7 +25,7 @@ stored layers × hidden size × bytes of ``retrieval.store_dtype``.
 Word-level alignment (issue 19, xstilts.wordalign): the word vectors come out of the FLORES+ embedding pass (no
 second forward pass); the added GPU work is pooling the subword pieces into words at every stored layer (a line of
 the ``embedding`` stage, FLOPs only, no tokens). Printed besides: eflomal's CPU time per language (``EFLOMAL_CPU_S_PER_KWORD``,
-measured), the word-measure jobs' CPU FLOPs (the set-level retrieval dominates) and the temporary fp16 word vectors
+measured), the word measures' CPU FLOPs (in the FLORES+ retrieval jobs) (the set-level retrieval dominates) and the temporary fp16 word vectors
 (only the words with a confident link, ``LINKED_SHARE`` of a language's words; the English once for every language).
 Words per FLORES+ sentence are an assumption (``WORDS_PER_SENTENCE``).
 """
@@ -262,7 +262,7 @@ def word_lines(plan: StudyPlan, chars_per_token: float = CHARS_PER_TOKEN) -> lis
 
 
 def word_text(plan: StudyPlan, corpora: Corpora | None) -> str:
-    """CPU time of the word aligner and the word-measure jobs, and the temporary word vectors' size."""
+    """CPU time of the word aligner and the word measures (FLORES+ retrieval jobs), and the temporary word vectors' size."""
     langs = plan.word_languages
     if not langs:
         return "# word-level alignment: none (the study has no multi-parallel corpus)"
@@ -282,10 +282,10 @@ def word_text(plan: StudyPlan, corpora: Corpora | None) -> str:
         f"# word-level alignment ({len(langs)} languages, {c} conditions, {layers} stored layers)",
         f"  cpu          eflomal, {len(langs)} jobs (once per language)   {align_s / 60:8.1f} CPU-min  "
         f"({align_s / len(langs):.1f} CPU-s a language at {EFLOMAL_CPU_S_PER_KWORD} CPU-s per 1,000 words)",
-        f"  cpu          word measures, {c * len(langs)} jobs              {measure_flops / 1e12:8.1f} TFLOP  "
-        f"({measure_flops / c / len(langs) / 1e12:.2f} TFLOP a job, ~{links:,.0f} linked words a side)",
-        f"  storage      word vectors (temporary), fp16       {word_bytes / 2**30:8.1f} GiB per condition until its word-measure "
-        f"jobs ran (linked words only: {lang_bytes / 2**30:.2f} GiB a language, {english_bytes / 2**30:.2f} GiB of English once)",
+        f"  cpu          word measures, {c * len(langs)} FLORES+ jobs      {measure_flops / 1e12:8.1f} TFLOP  "
+        f"({measure_flops / c / len(langs) / 1e12:.2f} TFLOP in each retrieval_flores job, ~{links:,.0f} linked words a side)",
+        f"  storage      word vectors (temporary), fp16       {word_bytes / 2**30:8.1f} GiB per condition until its FLORES+ "
+        f"retrieval jobs ran (linked words only: {lang_bytes / 2**30:.2f} GiB a language, {english_bytes / 2**30:.2f} GiB of English once)",
     ])
 
 

@@ -344,15 +344,33 @@ def get_wordalign_inputs(wildcards):
     return {"parallel": PLAN.pair_data(WORD_CORPUS, wildcards.lang), "extra": PLAN.word_extra_text(wildcards.lang)}
 
 
-def get_word_measures_inputs(wildcards):
-    out = {
-        "words": LAYOUT.path("word_vectors", condition=wildcards.condition, lang=wildcards.lang),
-        "english": LAYOUT.path("word_vectors_pivot", condition=wildcards.condition),
-        "pairs": LAYOUT.path("word_pairs", lang=wildcards.lang),
-    }
-    if SYNTHETIC:
-        out["truth"] = LAYOUT.parallel_truth
-    return out
+def get_retrieval_inputs(corpus):
+    """Input function factory of a corpus's retrieval job: its embeddings, and on the multi-parallel corpus the word
+    vectors of the same embedding job (the language's and the shared English ones), the language's word pairs and,
+    in the synthetic world, the true word alignment."""
+
+    def retrieval_inputs(wildcards):
+        c, l = wildcards.condition, wildcards.lang
+        out = {"embeddings": LAYOUT.path("pair_embeddings", corpus=corpus, condition=c, lang=l)}
+        if corpus == WORD_CORPUS:
+            out["words"] = LAYOUT.path("word_vectors", condition=c, lang=l)
+            out["english"] = LAYOUT.path("word_vectors_pivot", condition=c)
+            out["pairs"] = LAYOUT.path("word_pairs", lang=l)
+            if SYNTHETIC:
+                out["truth"] = LAYOUT.parallel_truth
+        return out
+
+    return retrieval_inputs
+
+
+def word_measure_outputs(corpus):
+    """The word-level outputs of the multi-parallel corpus's retrieval job (none for another corpus)."""
+    return {"word_alignment": LAYOUT.word_alignment, "word_hits": LAYOUT.word_hits} if corpus == WORD_CORPUS else {}
+
+
+def word_measure_params(corpus):
+    """What the word measures read besides their inputs (the random-pair baseline's seed), only where they run."""
+    return {"seed": PLAN.seed} if corpus == WORD_CORPUS else {}
 
 
 def get_word_summary_inputs(wildcards):
@@ -379,9 +397,9 @@ def get_final_output():
     """The report plus every per-language score file: a deleted score is then a missing target, rebuilt on the
     next run together with what depends on it."""
     return [
-        rules.report.output.summary,
-        rules.report.output.target_scores,
-        rules.report.output.scatter,
+        LAYOUT.summary,
+        LAYOUT.table_target_scores,
+        LAYOUT.figure_morphology,
         *regression_outputs().values(),
         *all_target_scores(),
         *all_pair_scores(),

@@ -4,7 +4,7 @@
 rule regression:
     input:
         alignment=all_alignment(),
-        morphology=rules.morphology_table.output.table,
+        morphology=LAYOUT.morphology_table,
         languages=language_table(),
     output:
         **regression_outputs(),

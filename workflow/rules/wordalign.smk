@@ -26,27 +26,6 @@ rule wordalign:
         "../scripts/wordalign.py"
 
 
-rule word_measures:
-    input:
-        unpack(get_word_measures_inputs),
-    output:
-        alignment=LAYOUT.word_alignment,
-        hits=LAYOUT.word_hits,
-    log:
-        "logs/wordalign/measures/{condition}/{lang}.log",
-    benchmark:
-        "benchmarks/wordalign/measures/{condition}/{lang}.tsv"
-    conda:
-        conda_env("stats")
-    params:
-        corpus=WORD_CORPUS,
-        seed=PLAN.seed,
-    message:
-        "Word-level alignment {wildcards.lang} ({wildcards.condition})"
-    script:
-        "../scripts/word_measures.py"
-
-
 rule word_summary:
     input:
         unpack(get_word_summary_inputs),
