@@ -306,3 +306,57 @@ def test_findings_figures_have_no_text_below_8_points(monkeypatch, tmp_path):
     findings.layer_figure(layers, 0.02, 1, str(tmp_path / "l.png"))
     for fig in figs:
         assert plots.small_texts(fig) == []
+
+
+def _job_inputs(tmp_path, conditions):
+    """Hits files (every condition × 3 languages, each from its own fixed seed) and the base model's layer table."""
+    langs = ["xa", "xb", "xc"]
+    hits, base_alignment = [], []
+    noise = {"base": 1.5, "nli": 0.6, "qa": 1.0, "nli+mlm": 0.3, "qa+translated": 0.8}
+    for i, lang in enumerate(langs):
+        en = np.random.default_rng(100 + i).normal(size=(50, 8))
+        for cond in conditions:
+            rng = np.random.default_rng([i, sorted(noise).index(cond)])
+            p = tmp_path / f"{cond}-{lang}.hits.parquet"
+            src = np.stack([en + noise[cond] * rng.normal(size=en.shape)] * 2)
+            df, _ = hits_table({"src": src, "en": np.stack([en, en])}, [0, 1], lang, cond, str(p), use_gpu=False)
+            atomic_write_parquet(df, p)
+            hits.append(str(p))
+        a = tmp_path / f"align-{lang}.parquet"
+        pd.DataFrame({"language": lang, "condition": "base", "layer": [0, 1], "measure": "retrieval_en2xx",
+                      "value": [0.2, 0.3]}).to_parquet(a)
+        base_alignment.append(str(a))
+    languages = tmp_path / "languages.csv"
+    pd.DataFrame({"iso639_1": langs, "true_synthesis": [0, 2, 5]}).to_csv(languages, index=False)
+    out = {k: str(tmp_path / "out" / f"{k}.{ext}") for k, ext in
+           (("delta", "csv"), ("direction", "csv"), ("opening", "md"), ("delta_figure", "png"), ("layer_figure", "png"))}
+    return dict(hits=hits, layer=1, base_alignment=base_alignment, bucc_scores=[], languages=str(languages),
+                morphology=str(tmp_path / "unused.csv"), dial="true_synthesis", primary="composite", study="demo",
+                synthetic=True, n_boot=200, seed=0, out=out)
+
+
+@pytest.fixture(scope="module")
+def with_and_without_alternatives(tmp_path_factory):
+    from xstilts.findings import findings_job
+
+    runs = {}
+    for name, conds in (("plain", ["base", "nli", "qa"]), ("alt", ["base", "nli", "nli+mlm", "qa", "qa+translated"])):
+        kw = _job_inputs(tmp_path_factory.mktemp(name), conds)
+        text = findings_job(**kw)
+        runs[name] = (text, pd.read_csv(kw["out"]["delta"]), pd.read_csv(kw["out"]["direction"]))
+    return runs
+
+
+def test_the_alternatives_leave_the_english_delta_rows_unchanged(with_and_without_alternatives):
+    plain, alt = with_and_without_alternatives["plain"], with_and_without_alternatives["alt"]
+    pd.testing.assert_frame_equal(alt[1], plain[1])
+
+
+def test_the_alternatives_leave_the_direction_by_morphology_unchanged(with_and_without_alternatives):
+    plain, alt = with_and_without_alternatives["plain"], with_and_without_alternatives["alt"]
+    pd.testing.assert_frame_equal(alt[2], plain[2])
+
+
+def test_the_alternatives_leave_the_opening_paragraph_unchanged(with_and_without_alternatives):
+    plain, alt = with_and_without_alternatives["plain"], with_and_without_alternatives["alt"]
+    assert alt[0] == plain[0]

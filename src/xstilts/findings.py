@@ -558,9 +558,14 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
     ``interaction`` and ``sample``: the morphology × size table and the accounting of who was analysed
     (:func:`interaction_sentence`).  Returns the paragraph."""
     from xstilts.io import atomic_write_text, read_json
+    from xstilts.plan import condition_type
 
     hits = main_layer_hits(hits, layer)
-    deltas = delta_table(hits, base=base, n_boot=n_boot, seed=seed)
+    # the headline (opening, direction, means, Δ figure) is about English intermediate training: base and the plain
+    # English conditions only, one RNG stream over their sorted names -- exactly the numbers of a study without the
+    # alternatives; the alternatives get their own section and their own seeded streams (alternatives_deltas)
+    english_hits = {k: v for k, v in hits.items() if k[0] == base or condition_type(k[0]) == "English"}
+    deltas = delta_table(english_hits, base=base, n_boot=n_boot, seed=seed)
     meta = pd.read_csv(languages, keep_default_na=False, na_values=[""]).set_index("iso639_1")
     if dial and dial in meta:
         dial_values, dial_name = meta[dial].astype(float), f"the true dial, {dial}"
@@ -570,7 +575,7 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
             raise ValueError(f"findings: regression.primary {primary!r} is not a column of {morphology}")
         dial_values, dial_name = morph[primary].astype(float), f"the {primary} measure"
     try:
-        direction = direction_by_dial(hits, dial_values, base=base, n_boot=n_boot, seed=seed)
+        direction = direction_by_dial(english_hits, dial_values, base=base, n_boot=n_boot, seed=seed)
     except ValueError as e:  # e.g. all languages share one dial value: say so in the table, not a fake number
         direction = pd.DataFrame([{"condition": "all", "status": f"not computed: {e}"}])
     base_hits = [h for (c, _), h in hits.items() if c == base]
