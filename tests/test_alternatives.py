@@ -218,23 +218,196 @@ def test_alternatives_table_ci_covers_zero_when_the_slope_is_unchanged():
     assert t.loc["slope_change", "ci_low"] <= 0 <= t.loc["slope_change", "ci_high"]
 
 
-def test_alternatives_section_states_the_mlm_delta_against_english():
+def _alt_hits(base_row, qa_row, alt, alt_row, langs=("xa", "xb")):
     import numpy as np
 
+    hits = {}
+    for lang in langs:
+        hits[("base", lang)] = np.array(base_row * 5, bool)
+        hits[("qa", lang)] = np.array(qa_row * 5, bool)
+        hits[(alt, lang)] = np.array(alt_row * 5, bool)
+    return hits
+
+
+LOSS = ([1, 1, 1, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0])  # base 4/8, qa 1/8: English training loses alignment
+NO_LOSS = ([1, 1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0, 0, 0])  # qa 5/8: no loss
+
+
+@pytest.fixture(scope="module")
+def mlm_table():
+    from xstilts.findings import alternatives_deltas
+
+    scores = pd.DataFrame([{"target": "xnli", "condition": c, "language": l, "metric": "accuracy", "score": s}
+                           for l in ("xa", "xb") for c, s in (("qa", 0.5), ("qa+mlm", 0.6))]
+                          + [{"target": "xnli", "condition": c, "language": "en", "metric": "accuracy", "score": s}
+                             for c, s in (("qa", 0.5), ("qa+mlm", 0.9))])
+    return alternatives_deltas(_alt_hits(*LOSS, "qa+mlm", [1, 1, 1, 0, 0, 0, 0, 0]), scores, n_boot=100, seed=0)
+
+
+def test_alternatives_deltas_states_the_mlm_delta_against_english(mlm_table):
+    row = mlm_table[mlm_table["measure"] == "tatoeba.retrieval_en2xx"].iloc[0]
+    assert (row["delta"], row["english_vs_base"], row["alternative_vs_base"]) == pytest.approx((0.25, -0.375, -0.125))
+
+
+def test_the_target_mean_leaves_out_the_pivot(mlm_table):
+    """en's +0.4 would lift the mean of xa, xb (+0.1 each) to +0.2."""
+    assert mlm_table[mlm_table["measure"] == "xnli"]["delta"].iloc[0] == pytest.approx(0.1)
+
+
+def test_the_section_speaks_of_higher_alignment_and_a_smaller_loss_when_english_lost(mlm_table):
+    from xstilts.findings import alternatives_markdown
+
+    text = alternatives_markdown(mlm_table, None, "composite")
+    assert "alignment higher than with qa" in text
+    assert "an alignment loss (its CI lies below zero), which qa+mlm makes smaller" in text
+
+
+def test_the_section_names_no_loss_when_english_training_lost_none():
     from xstilts.findings import alternatives_deltas, alternatives_markdown
 
-    hits = {}
-    for lang in ("xa", "xb"):
-        hits[("base", lang)] = np.array([1, 1, 1, 1, 0, 0, 0, 0] * 5, bool)
-        hits[("qa", lang)] = np.array([1, 0, 0, 0, 0, 0, 0, 0] * 5, bool)
-        hits[("qa+mlm", lang)] = np.array([1, 1, 1, 0, 0, 0, 0, 0] * 5, bool)
-    scores = pd.DataFrame([{"target": "xnli", "condition": c, "language": l, "score": s}
-                           for l in ("xa", "xb") for c, s in (("qa", 0.5), ("qa+mlm", 0.6))])
-    t = alternatives_deltas(hits, scores, n_boot=100, seed=0)
-    row = t[t["measure"] == "tatoeba.retrieval_en2xx"].iloc[0]
-    assert (row["delta"], row["english_vs_base"], row["alternative_vs_base"]) == pytest.approx((0.25, -0.375, -0.125))
-    assert t[t["measure"] == "xnli"]["delta"].iloc[0] == pytest.approx(0.1)
-    assert "the alignment loss shrinks" in alternatives_markdown(t, None, "composite")
+    t = alternatives_deltas(_alt_hits(*NO_LOSS, "qa+mlm", [1, 1, 1, 1, 1, 1, 1, 0]), pd.DataFrame(
+        columns=["target", "condition", "language", "metric", "score"]), n_boot=100, seed=0)
+    text = alternatives_markdown(t, None, "composite")
+    assert "no alignment loss of English training is established" in text
+
+
+def test_the_section_prints_the_english_ci_against_the_base_model(mlm_table):
+    from xstilts.findings import alternatives_markdown
+
+    r = mlm_table.iloc[0]
+    assert (f"qa against the base model: {100 * r.english_vs_base:+.1f} points (95% CI "
+            f"{100 * r.english_vs_base_ci_low:+.1f} to {100 * r.english_vs_base_ci_high:+.1f})"
+            in alternatives_markdown(mlm_table, None, "composite"))
+
+
+def test_the_section_says_mlm_adds_optimizer_steps(mlm_table):
+    from xstilts.findings import alternatives_markdown
+
+    text = alternatives_markdown(mlm_table, None, "composite", mlm={"rule": "share", "share": 0.5})
+    assert ("qa+mlm trains through the multi-task trainer (plain qa through the single-task one) with MLM as a second "
+            "member: each epoch holds the T task batches of qa plus max(1, round(0.5/(1−0.5)·T)) MLM batches") in text
+
+
+def test_the_section_names_the_target_metric(mlm_table):
+    from xstilts.findings import alternatives_markdown
+
+    assert "(xnli: accuracy)" in alternatives_markdown(mlm_table, None, "composite")
+
+
+@pytest.fixture(scope="module")
+def translated_table():
+    from xstilts.findings import alternatives_deltas
+
+    rows = [{"target": "xnli", "condition": "qa", "language": l, "metric": "accuracy", "score": 0.5}
+            for l in ("en", "xa", "xb", "xc")]
+    rows += [{"target": "xnli", "condition": "qa+translated", "language": l, "metric": "accuracy", "score": s}
+             for l, s in (("en", 0.5), ("xa", 0.9), ("xb", 0.8), ("xc", 0.52))]
+    return alternatives_deltas(_alt_hits(*LOSS, "qa+translated", [1, 1, 0, 0, 0, 0, 0, 0], langs=("xa", "xb", "xc")),
+                               pd.DataFrame(rows), n_boot=100, seed=0, translated={"qa+translated": ["xa", "xb"]})
+
+
+def test_translated_languages_are_reported_as_translate_train(translated_table):
+    r = translated_table[(translated_table["measure"] == "xnli") & (translated_table["languages"] == "translate-train")]
+    assert (r["delta"].iloc[0], r["n_languages"].iloc[0]) == (pytest.approx(0.35), 2)
+
+
+def test_only_languages_without_translated_data_are_zero_shot(translated_table):
+    r = translated_table[(translated_table["measure"] == "xnli") & (translated_table["languages"] == "zero-shot")]
+    assert (r["delta"].iloc[0], r["n_languages"].iloc[0]) == (pytest.approx(0.02), 1)
+
+
+def test_a_translated_condition_without_its_language_list_is_an_error():
+    from xstilts.findings import alternatives_deltas
+
+    with pytest.raises(ValueError, match="no list of translated-training languages for 'qa\\+translated'"):
+        alternatives_deltas(_alt_hits(*LOSS, "qa+translated", [1, 1, 0, 0, 0, 0, 0, 0]), pd.DataFrame(
+            columns=["target", "condition", "language", "metric", "score"]), n_boot=10, seed=0)
+
+
+def test_the_findings_plan_gives_the_job_the_translated_languages_pivot_and_mlm_rule(demo):
+    f = demo.findings
+    assert (f["translated"], f["pivot"], f["mlm"]) == ({"nli+translated": ["xb", "xe", "xg"]}, "en",
+                                                       {"rule": "share", "share": 0.5})
+
+
+def _slopes(outcome: str) -> pd.DataFrame:
+    return pd.DataFrame([{"outcome": outcome, "condition_type": "+MLM", "term": term, "predictor": "composite",
+                          "estimate": est, "ci_low": est - 0.01, "ci_high": est + 0.01, "conditions": "qa qa+mlm",
+                          "controls": "none"} for term, est in (("slope_english", 0.02), ("slope_change", 0.05))])
+
+
+def test_the_slope_sentence_shows_a_cka_change_unscaled_and_without_points(mlm_table):
+    from xstilts.findings import alternatives_markdown
+
+    text = alternatives_markdown(mlm_table, _slopes("cka"), "composite")
+    assert "Morphology slope of Δ linear CKA (per SD of the morphology composite (PC1);" in text
+    assert "+MLM changes it by +0.050 (95% CI +0.040 to +0.060)" in text
+
+
+def test_the_slope_sentence_shows_a_retrieval_change_in_points(mlm_table):
+    from xstilts.findings import alternatives_markdown
+
+    text = alternatives_markdown(mlm_table, _slopes("flores.retrieval_en2xx"), "composite")
+    assert "Morphology slope of Δ FLORES+ retrieval accuracy en→xx (points per SD" in text
+    assert "+MLM changes it by +5.0 points (95% CI +4.0 to +6.0)" in text
+
+
+def test_the_translated_slope_is_said_to_be_confounded_with_who_got_translations():
+    from xstilts.findings import alternatives_markdown
+
+    t = pd.DataFrame([{"condition": "nli+translated", "type": "+translated", "versus": "nli", "measure": "x",
+                       "metric": "accuracy", "languages": "zero-shot", "n_languages": 2, "delta": 0.0, "ci_low": -0.1,
+                       "ci_high": 0.1, "ci_over": "languages"}])
+    s = _slopes("retrieval_en2xx").assign(condition_type="+translated")
+    text = alternatives_markdown(t, s, "composite", translated={"nli+translated": ["xb", "xe"]}, n_languages=8)
+    assert ("which languages received it (xb, xe: 2 of the 8 study languages) is not independent of their traits -- with "
+            "`translated.languages: low_resource` it is the low-resource set -- so the slope change is confounded") in text
+
+
+# ---------------------------------------------------------------- the target-score table
+
+
+def _score_file(path, **over):
+    import json
+
+    rec = {"target": "xnli", "condition": "qa", "language": "xa", "metric": "accuracy", "score": 0.5, **over}
+    path.write_text(json.dumps(rec).replace('"__nan__"', "NaN"))
+    return str(path)
+
+
+def test_a_score_file_without_a_key_names_the_file_and_key(tmp_path):
+    from xstilts.findings import collect_target_scores
+
+    p = tmp_path / "s.json"
+    p.write_text('{"target": "xnli", "condition": "qa", "language": "xa", "metric": "accuracy"}')
+    with pytest.raises(KeyError, match=re.escape(f"{p}: a zero-shot score file must hold") + ".*lacks \\['score'\\]"):
+        collect_target_scores([str(p)], str(tmp_path / "out.csv"))
+
+
+def test_a_nan_score_file_is_an_error_naming_the_file_and_language(tmp_path):
+    from xstilts.findings import collect_target_scores
+
+    p = _score_file(tmp_path / "s.json", score="__nan__")
+    with pytest.raises(ValueError, match=re.escape(f"{p}: target 'xnli', condition 'qa', language 'xa'")):
+        collect_target_scores([p], str(tmp_path / "out.csv"))
+
+
+def test_the_score_table_reads_back_scores_as_floats_and_codes_as_written(tmp_path):
+    from xstilts.findings import collect_target_scores, read_target_scores
+
+    out = str(tmp_path / "out.csv")
+    collect_target_scores([_score_file(tmp_path / "s.json", language="NA", score=0.25)], out)
+    df = read_target_scores(out)
+    assert (df["language"].iloc[0], df["score"].dtype, df["score"].iloc[0]) == ("NA", float, 0.25)
+
+
+def test_an_empty_score_cell_is_an_error_naming_target_and_language(tmp_path):
+    from xstilts.findings import read_target_scores
+
+    p = tmp_path / "t.csv"
+    p.write_text("target,condition,language,metric,score\nxnli,qa,xa,accuracy,\n")
+    with pytest.raises(ValueError, match=re.escape("1 score(s) are not finite numbers: xnli/qa/xa ('')")):
+        read_target_scores(str(p))
 
 
 def test_cost_counts_the_alternatives_training_and_their_extra_conditions():

@@ -463,82 +463,203 @@ def layer_figure(base_layers: pd.DataFrame, chance: float, main_layer: int, path
 # --------------------------------------------------------------------------------------------------------------
 
 
+ALTERNATIVE_COLUMNS = ["condition", "type", "versus", "measure", "metric", "languages", "n_languages", "delta", "ci_low",
+                       "ci_high", "ci_over", "english_vs_base", "english_vs_base_ci_low", "english_vs_base_ci_high",
+                       "alternative_vs_base"]
+TRANSLATE_TRAIN, ZERO_SHOT = "translate-train", "zero-shot"  # a +translated target's two language groups
+
+
+def _mean_row(deltas: pd.DataFrame, condition: str) -> pd.Series:
+    return deltas[(deltas["condition"] == condition) & (deltas["language"] == "mean")].iloc[0]
+
+
 def alternatives_deltas(hits: dict[tuple[str, str], np.ndarray], scores: pd.DataFrame, n_boot: int, seed: int,
-                        base: str = "base") -> pd.DataFrame:
+                        base: str = "base", *, translated: dict[str, list[str]] | None = None, pivot: str = "en",
+                        headline: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each '+mlm' / '+translated' condition against the plain English condition of its task (``qa+mlm`` vs ``qa``):
     Tatoeba en→xx accuracy at the main layer (mean over languages, 95% CI resampling sentences, pairs kept) and every
-    target's zero-shot score (mean over its languages of the per-language difference, 95% CI resampling languages).
-    ``scores``: one row per target × condition × language with ``score``. Proportions, like the other tables."""
+    target's score (its main metric, ``scores["metric"]``; mean over its languages without the ``pivot`` of the
+    per-language difference, 95% CI resampling languages).  A '+translated' condition's target Δ is split into the
+    languages with machine-translated training data (``translated[condition]``: "translate-train") and those without
+    ("zero-shot"); a '+mlm' condition's languages are all zero-shot.  ``english_vs_base``: the English condition's
+    mean Δ against the base model with its CI, from ``headline`` (the headline's delta table) when given.
+    ``scores``: one row per target × condition × language with ``score``.  Proportions, like the other tables.  The
+    target CIs draw from their own stream (seeded by ``seed`` and this section), not the headline's."""
     from xstilts.plan import base_condition, condition_type
 
     conds = sorted({c for c, _ in hits if condition_type(c) in ("+MLM", "+translated")})
     rows = []
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 20])  # issue 20's section: a stream of its own
     for cond in conds:
         english = base_condition(cond)
         pair = {k: v for k, v in hits.items() if k[0] in (english, cond)}
-        m = delta_table(pair, base=english, n_boot=n_boot, seed=seed)
-        m = m[m["language"] == "mean"].iloc[0]
-        loss = delta_table({k: v for k, v in hits.items() if k[0] in (base, english, cond)}, base=base, n_boot=n_boot, seed=seed)
-        loss = loss[loss["language"] == "mean"].set_index("condition")["delta"]
-        rows.append({"condition": cond, "type": condition_type(cond), "versus": english, "measure": "tatoeba.retrieval_en2xx",
+        m = _mean_row(delta_table(pair, base=english, n_boot=n_boot, seed=seed), cond)
+        if headline is not None and len(headline[(headline["condition"] == english) & (headline["language"] == "mean")]):
+            eng = _mean_row(headline, english)
+        else:
+            eng = _mean_row(delta_table({k: v for k, v in hits.items() if k[0] in (base, english)}, base=base,
+                                        n_boot=n_boot, seed=seed), english)
+        alt = _mean_row(delta_table({k: v for k, v in hits.items() if k[0] in (base, cond)}, base=base, n_boot=n_boot,
+                                    seed=seed), cond)
+        ctype = condition_type(cond)
+        rows.append({"condition": cond, "type": ctype, "versus": english, "measure": "tatoeba.retrieval_en2xx",
+                     "metric": "accuracy@1 en→xx", "languages": "all", "n_languages": len({l for c, l in pair if c == cond}),
                      "delta": float(m["delta"]), "ci_low": float(m["ci_low"]), "ci_high": float(m["ci_high"]),
-                     "ci_over": "sentences", "english_vs_base": float(loss[english]), "alternative_vs_base": float(loss[cond])})
+                     "ci_over": "sentences", "english_vs_base": float(eng["delta"]),
+                     "english_vs_base_ci_low": float(eng["ci_low"]), "english_vs_base_ci_high": float(eng["ci_high"]),
+                     "alternative_vs_base": float(alt["delta"])})
+        if ctype == "+translated":
+            if translated is None or cond not in translated:
+                raise ValueError(f"findings: no list of translated-training languages for {cond!r} (the plan's "
+                                 "translated_languages); without it its zero-shot languages are unknown")
+            mt = set(translated[cond])
+        else:
+            mt = set()
         for target, t in scores[scores["condition"].isin([english, cond])].groupby("target", sort=True):
             w = t.pivot_table(index="language", columns="condition", values="score")
             if cond not in w or english not in w:
                 continue
-            d = (w[cond] - w[english]).dropna().to_numpy(float)
-            boot = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(1)
-            lo, hi = _ci(boot)
-            rows.append({"condition": cond, "type": condition_type(cond), "versus": english, "measure": target,
-                         "delta": float(d.mean()), "ci_low": lo, "ci_high": hi, "ci_over": "languages"})
-    out = pd.DataFrame(rows, columns=["condition", "type", "versus", "measure", "delta", "ci_low", "ci_high", "ci_over",
-                                      "english_vs_base", "alternative_vs_base"])
+            d = (w[cond] - w[english]).dropna().drop(index=pivot, errors="ignore")
+            metric = "/".join(sorted(set(map(str, t["metric"])))) if "metric" in t else "score"
+            groups = ((TRANSLATE_TRAIN, d[d.index.isin(mt)]), (ZERO_SHOT, d[~d.index.isin(mt)]))
+            for group, g in groups:
+                if not len(g):
+                    continue
+                v = g.to_numpy(float)
+                boot = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(1)
+                lo, hi = _ci(boot)
+                rows.append({"condition": cond, "type": ctype, "versus": english, "measure": target, "metric": metric,
+                             "languages": group, "n_languages": len(v), "delta": float(v.mean()), "ci_low": lo,
+                             "ci_high": hi, "ci_over": "languages"})
+    out = pd.DataFrame(rows, columns=ALTERNATIVE_COLUMNS)
     out["excludes_zero"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
     return out
 
 
-SCORE_COLUMNS = ["target", "condition", "language", "score"]
+SCORE_COLUMNS = ["target", "condition", "language", "metric", "score"]
 
 
 def collect_target_scores(paths: list[str], out: str) -> pd.DataFrame:
-    """Every per-language zero-shot score file as one table (target, condition, language, score)."""
+    """Every per-language zero-shot score file as one table (target, condition, language, metric, score).  A file
+    without one of these keys, or whose score is not a finite number, is an error naming the file (a NaN score would
+    otherwise travel on as an empty cell)."""
+    import math
+
     from xstilts.io import atomic_write_text, read_json
 
-    df = pd.DataFrame([{k: read_json(p)[k] for k in SCORE_COLUMNS} for p in paths], columns=SCORE_COLUMNS)
+    rows = []
+    for p in paths:
+        r = read_json(p)
+        missing = [k for k in SCORE_COLUMNS if k not in r]
+        if missing:
+            raise KeyError(f"{p}: a zero-shot score file must hold {SCORE_COLUMNS}; it lacks {missing}")
+        s = r["score"]
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+            raise ValueError(f"{p}: target {r['target']!r}, condition {r['condition']!r}, language {r['language']!r}: "
+                             f"the score {s!r} is not a finite number")
+        rows.append({k: r[k] for k in SCORE_COLUMNS})
+    df = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     atomic_write_text(df.to_csv(index=False), out)
     return df
 
 
-def alternatives_markdown(table: pd.DataFrame, slopes: pd.DataFrame | None, primary: str) -> str:
-    """The summary's section "The paper's alternatives": Δ against plain English intermediate training per measure,
-    whether the alignment loss shrinks, and whether +MLM / +translated change the morphology slope (the regression's
-    alternatives table)."""
+def read_target_scores(path: str) -> pd.DataFrame:
+    """:func:`collect_target_scores`' table read back: language codes as written (``keep_default_na=False``: 'NA'
+    stays a code), the score as a float; a score that is empty or not a number is an error naming the file, target,
+    condition and language."""
+    df = pd.read_csv(path, keep_default_na=False, dtype=str)
+    missing = [c for c in SCORE_COLUMNS if c not in df]
+    if missing:
+        raise ValueError(f"{path}: the target-score table lacks the columns {missing}")
+    score = pd.to_numeric(df["score"], errors="coerce")
+    bad = df[score.isna() | ~np.isfinite(score.fillna(0.0))]
+    if len(bad):
+        where = "; ".join(f"{r.target}/{r.condition}/{r.language} ({r.score!r})" for r in bad.itertuples())
+        raise ValueError(f"{path}: {len(bad)} score(s) are not finite numbers: {where}")
+    return df.assign(score=score.astype(float))
+
+
+def _mlm_clause(condition: str, english: str, mlm: dict | None) -> str:
+    """How a '+mlm' condition trains (xstilts.multitask): the multi-task trainer, the task's batches as without MLM
+    plus the MLM batches on top, so more optimizer steps than the plain condition."""
+    rule = (mlm or {}).get("rule", "share")
+    if rule == "share":
+        share = (mlm or {}).get("share")
+        sh = f"{share:g}" if share is not None else "share"
+        extra = (f"max(1, round({sh}/(1−{sh})·T)) MLM batches" + (" (as many as task batches)" if share == 0.5 else ""))
+    else:
+        extra = "ceil(min(N, cap)/batch size) MLM batches (N MLM sequences; jiant's proportional rule)"
+    how = ("trains through the multi-task trainer (plain {e} through the single-task one) with MLM as a second member"
+           if english != "multitask" else "adds MLM as one more member of the multi-task model")
+    return (f"{condition} {how.format(e=english)}: each epoch holds the T task batches of {english} plus {extra}, so it "
+            f"takes more optimizer steps than {english}; its Δ measures MLM together with those extra steps.")
+
+
+def alternatives_markdown(table: pd.DataFrame, slopes: pd.DataFrame | None, primary: str, *, pivot: str = "en",
+                          mlm: dict | None = None, translated: dict[str, list[str]] | None = None,
+                          n_languages: int | None = None) -> str:
+    """The summary's section "The paper's alternatives": Δ against plain English intermediate training per measure
+    (targets: the main metric; a +translated alternative's languages with and without translated training data
+    apart), the alignment against English and -- only where English training's own CI against the base model lies
+    below zero -- whether the alternative makes that loss smaller, how +mlm trains (``mlm``: its rule and share), and
+    whether +MLM / +translated change the morphology slope (the regression's alternatives table, in the outcome's
+    unit)."""
     if table.empty:
         return ""
+    targets = table[table["ci_over"] == "languages"].drop_duplicates("measure")
+    metrics = "; ".join(f"{r.measure}: {r.metric}" for r in targets.itertuples())
     lines = ["## The paper's alternatives", "",
-             "Each alternative against plain English intermediate training of the same task (points; alignment: Tatoeba "
-             "en→xx at the main layer, 95% CI over sentences; targets: zero-shot score, language mean, 95% CI over "
-             "languages).", "", "| alternative | versus | measure | Δ (95% CI) |", "|:---|:---|:---|---:|"]
+             "Each alternative against plain English intermediate training of the same task (points). Alignment: Tatoeba "
+             "accuracy@1 en→xx at the main layer, mean over the study languages, 95% CI over sentences. Targets: each "
+             "target's main metric, the one it is scored and selected on"
+             + (f" ({metrics})" if metrics else "")
+             + " -- for QA that is F1, not the (EM+F1)/2 of the XTREME table -- as the mean over the target's languages "
+             f"without the pivot ({pivot}), 95% CI over languages; for a +translated alternative the languages with "
+             f"machine-translated training data ({TRANSLATE_TRAIN}) and those without ({ZERO_SHOT}) apart.", "",
+             "| alternative | versus | measure | metric | languages | Δ (95% CI) |", "|:---|:---|:---|:---|:---|---:|"]
     for r in table.itertuples():
-        lines.append(f"| {r.condition} | {r.versus} | {r.measure} | {_pct(r.delta)} ({_pct(r.ci_low)} to {_pct(r.ci_high)}) |")
+        lines.append(f"| {r.condition} | {r.versus} | {r.measure} | {r.metric} | {r.languages} (n = {r.n_languages}) "
+                     f"| {_pct(r.delta)} ({_pct(r.ci_low)} to {_pct(r.ci_high)}) |")
     lines.append("")
     for r in table[table["measure"] == "tatoeba.retrieval_en2xx"].itertuples():
         what = "MLM mixed in" if r.type == "+MLM" else "translated training data"
-        verdict = ("the alignment loss shrinks" if r.ci_low > 0 else "the alignment loss grows" if r.ci_high < 0
-                   else "the change is not distinguishable from zero")
-        lines.append(f"With {what} ({r.condition}), the alignment change against the base model is "
-                     f"{_pct(r.alternative_vs_base)} points where {r.versus} alone gives {_pct(r.english_vs_base)}: "
-                     f"Δ {_pct(r.delta)} points (95% CI {_pct(r.ci_low)} to {_pct(r.ci_high)}), {verdict}.")
+        verdict = (f"alignment higher than with {r.versus}" if r.ci_low > 0 else f"alignment lower than with {r.versus}"
+                   if r.ci_high < 0 else f"alignment not distinguishable from that with {r.versus}")
+        eng = (f"{r.versus} against the base model: {_pct(r.english_vs_base)} points (95% CI "
+               f"{_pct(r.english_vs_base_ci_low)} to {_pct(r.english_vs_base_ci_high)})")
+        if r.english_vs_base_ci_high < 0:
+            loss = (f"{eng}, an alignment loss (its CI lies below zero), which {r.condition} makes "
+                    + ("smaller" if r.ci_low > 0 else "larger" if r.ci_high < 0 else "neither distinguishably smaller nor larger"))
+        else:
+            loss = f"{eng}, whose CI does not lie below zero: no alignment loss of English training is established"
+        lines.append(f"With {what} ({r.condition}): Δ against {r.versus} {_pct(r.delta)} points (95% CI {_pct(r.ci_low)} "
+                     f"to {_pct(r.ci_high)}), {verdict}. Against the base model {r.condition} changes alignment by "
+                     f"{_pct(r.alternative_vs_base)} points; {loss}.")
+    for r in table[table["type"] == "+MLM"].drop_duplicates("condition").itertuples():
+        lines.append(_mlm_clause(r.condition, r.versus, mlm))
     if slopes is not None and "term" in slopes:
         for r in slopes[slopes["term"] == "slope_change"].itertuples():
+            outcome = str(getattr(r, "outcome", "retrieval_en2xx"))
+            k = labels.scale(outcome)
+            digits = 1 if k == 100.0 else 3
+            u = " points" if labels.unit(outcome) else ""
+
+            def f(x: float, k=k, digits=digits) -> str:
+                return f"{k * float(x):+.{digits}f}"
+
             zero = " (not distinguishable from zero)" if r.ci_low <= 0 <= r.ci_high else ""
             base_slope = slopes[(slopes["condition_type"] == r.condition_type) & (slopes["term"] == "slope_english")]
-            lines.append(f"Morphology slope of the alignment change ({primary}, points per SD; cells of {r.conditions}, "
-                         f"task fixed effects, controls {r.controls}, CI resampling languages): English "
-                         f"{_pct(base_slope['estimate'].iloc[0])}; {r.condition_type} changes it by {_pct(r.estimate)} "
-                         f"(95% CI {_pct(r.ci_low)} to {_pct(r.ci_high)}){zero}.")
+            lines.append(f"Morphology slope of Δ {labels.measure(outcome)} ({u.strip() + ' ' if u else ''}per SD of the "
+                         f"{labels.predictor(primary)}; cells of {r.conditions}, task fixed effects, controls {r.controls}, "
+                         f"CI resampling languages): English {f(base_slope['estimate'].iloc[0])}{u} per SD; "
+                         f"{r.condition_type} changes it by {f(r.estimate)}{u} (95% CI {f(r.ci_low)} to {f(r.ci_high)}){zero}.")
+            if r.condition_type == "+translated" and translated:
+                mt = sorted({l for langs in translated.values() for l in langs})
+                of = f" of the {n_languages} study languages" if n_languages else ""
+                lines.append(f"The +translated slope change is fit on all languages, with and without translated training "
+                             f"data; which languages received it ({', '.join(mt)}: {len(mt)}{of}) is not independent of "
+                             "their traits -- with `translated.languages: low_resource` it is the low-resource set -- so "
+                             "the slope change is confounded with which languages received translated data.")
     return "\n".join(lines) + "\n"
 
 
@@ -551,12 +672,15 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
                  bucc_scores: list[str], languages: str, morphology: str, dial: str | None,
                  primary: str, study: str, synthetic: bool, n_boot: int, seed: int, out: dict[str, str], base: str = "base",
                  pooled: str | None = None, interaction: str | None = None, sample: str | None = None,
-                 target_scores: str | None = None, alternatives: str | None = None) -> str:
+                 target_scores: str | None = None, alternatives: str | None = None, pivot: str = "en",
+                 translated: dict[str, list[str]] | None = None, mlm: dict | None = None) -> str:
     """Compute the Δ table with CIs, the direction by morphology, the two figures and the opening paragraph; write
     them to ``out`` (keys delta, direction, opening, delta_figure, layer_figure).  ``pooled``: the regression's
     pooled table, whose controlled estimate for ``primary`` the paragraph states beside the descriptive split;
     ``interaction`` and ``sample``: the morphology × size table and the accounting of who was analysed
-    (:func:`interaction_sentence`).  Returns the paragraph."""
+    (:func:`interaction_sentence`).  With ``out["alternatives"]``: the section on the paper's alternatives
+    (:func:`alternatives_markdown`; ``pivot``, ``translated`` = the plan's translated-training languages per
+    '+translated' condition, ``mlm`` = the +mlm mixing rule and share).  Returns the paragraph."""
     from xstilts.io import atomic_write_text, read_json
     from xstilts.plan import condition_type
 
@@ -595,10 +719,11 @@ def findings_job(*, hits: list[str], layer: int, base_alignment: list[str],
     atomic_write_text(direction.to_csv(index=False), out["direction"])
     section = ""
     if "alternatives" in out:  # the paper's alternatives against plain English intermediate training
-        scores = pd.read_csv(target_scores, keep_default_na=False) if target_scores else pd.DataFrame(columns=SCORE_COLUMNS)
-        alt = alternatives_deltas(hits, scores, n_boot, seed, base=base)
+        scores = read_target_scores(target_scores) if target_scores else pd.DataFrame(columns=SCORE_COLUMNS)
+        alt = alternatives_deltas(hits, scores, n_boot, seed, base=base, translated=translated, pivot=pivot, headline=deltas)
         atomic_write_text(alt.to_csv(index=False), out["alternatives"])
-        section = alternatives_markdown(alt, pd.read_csv(alternatives) if alternatives else None, primary)
+        section = alternatives_markdown(alt, pd.read_csv(alternatives) if alternatives else None, primary, pivot=pivot,
+                                        mlm=mlm, translated=translated, n_languages=len({l for _, l in hits}))
     atomic_write_text(text + "\n\n" + means_markdown(deltas, direction) + "\n" + ("\n" + section if section else ""),
                       out["opening"])
     delta_figure(deltas, out["delta_figure"])

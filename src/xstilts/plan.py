@@ -722,8 +722,13 @@ class StudyPlan:
     @property
     def findings(self) -> dict:
         r = self.config["regression"]
+        # the alternatives' section reads the pivot (left out of the target means), each '+translated' condition's
+        # translated-training languages and the +mlm mixing rule (how many MLM batches come on top)
+        m = self.config["mlm"]
         return _settings({"dial": r["truth_column"], "primary": r["primary"], "n_boot": r["n_boot"],
-                        "study": self.config["study"], "synthetic": self.synthetic})
+                        "study": self.config["study"], "synthetic": self.synthetic, "pivot": self.pivot,
+                        "translated": {t: list(self.translated_languages(t)) for t in self.translated},
+                        "mlm": {"rule": m["rule"], "share": m["share"]} if self.mlm_conditions else None})
 
     @property
     def report(self) -> dict:
