@@ -360,3 +360,18 @@ def test_the_alternatives_leave_the_direction_by_morphology_unchanged(with_and_w
 def test_the_alternatives_leave_the_opening_paragraph_unchanged(with_and_without_alternatives):
     plain, alt = with_and_without_alternatives["plain"], with_and_without_alternatives["alt"]
     assert alt[0] == plain[0]
+
+
+def test_findings_job_splits_a_translated_target_by_the_languages_it_receives(tmp_path):
+    from xstilts.findings import findings_job
+
+    kw = _job_inputs(tmp_path, ["base", "nli", "nli+mlm", "qa", "qa+translated"])
+    scores = tmp_path / "scores.csv"
+    pd.DataFrame([{"target": "xnli", "condition": c, "language": l, "metric": "accuracy", "score": 0.5}
+                  for c in ("nli", "nli+mlm", "qa", "qa+translated") for l in ("en", "xa", "xb", "xc")]).to_csv(scores, index=False)
+    kw["out"]["alternatives"] = str(tmp_path / "out" / "alternatives.csv")
+    findings_job(**kw, target_scores=str(scores), translated={"qa+translated": ["xa"]}, pivot="en",
+                 mlm={"rule": "share", "share": 0.5})
+    t = pd.read_csv(kw["out"]["alternatives"], keep_default_na=False)
+    got = t[(t["condition"] == "qa+translated") & (t["measure"] == "xnli")][["languages", "n_languages"]]
+    assert got.values.tolist() == [["translate-train", 1], ["zero-shot", 2]]
