@@ -24,6 +24,7 @@ import yaml
 import upstream as U
 from xstilts import contracts
 from xstilts import sources as S
+from xstilts.sources.convert import translated_rows
 
 ROOT = U.ROOT
 XTREME_PIN, LASER_PIN, WALS_PIN = U.XTREME_PIN, U.LASER_PIN, U.WALS_PIN
@@ -829,6 +830,44 @@ def test_squad_json_keeps_every_answer_that_sits_at_its_offset(tmp_path):
     df, record = S.read_squad_json(path, "th")
     assert (len(df), record["answers_dropped"]) == (8, 0)
     assert all(c[s[0]:s[0] + len(t[0])] == t[0] for c, s, t in zip(df["context"], df["answer_start"], df["answer_text"]))
+
+
+def _break(data: dict, what: str) -> str:
+    """Spoil article 1, paragraph 0, question 1 (or its answer 0) of a SQuAD JSON file; the place the error names."""
+    para = data["data"][1]["paragraphs"][0]
+    qa = para["qas"][1]
+    if what == "context":
+        del para["context"]
+        return "article 1 paragraph 0 has no 'context'"
+    if what in ("id", "question"):
+        del qa[what]
+        return f"article 1 paragraph 0 question 1 has no '{what}'"
+    if what == "text":
+        del qa["answers"][0]["text"]
+        return "article 1 paragraph 0 question 1 answer 0 has no 'text'"
+    qa["answers"][0]["answer_start"] = "twelve"
+    return "article 1 paragraph 0 question 1 answer 0: 'answer_start' 'twelve' is not an integer"
+
+
+@pytest.mark.parametrize("what", ["context", "id", "question", "text", "answer_start"])
+def test_malformed_squad_json_names_the_file_the_language_and_the_place(tmp_path, what):
+    path = tmp_path / "squad.translate.train.en-th.json"
+    data = json.loads(U.squad_json("th"))
+    place = _break(data, what)
+    path.write_text(json.dumps(data))
+    with pytest.raises(contracts.ContractError, match=re.escape(f"{path} (language th): {place}")):
+        S.read_squad_json(path, "th")
+
+
+@pytest.mark.parametrize("key", ["mlm.hub", "translated.tasks.squad.hub", "translated.tasks.mnli.hub"])
+def test_an_unknown_language_names_the_language_table_and_the_code(study, tmp_path, key):
+    table = study.config["language_table"]
+    with pytest.raises(S.SourceError, match=re.escape(f"{table}: language 'zz' is not in the language table")):
+        if key == "mlm.hub":
+            S.convert_mlm_text(study.plan.spec(key), tmp_path, "zz", tmp_path / "zz.parquet", table, cap=5, seed=1)
+        else:
+            task = study.config["intermediate_tasks"][key.split(".")[2]]
+            translated_rows(study.plan.spec(key), tmp_path, "zz", task, table, key)
 
 
 def test_mlm_text_download_fetches_only_the_first_shard_of_each_language(study, tmp_path):
