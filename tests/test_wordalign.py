@@ -260,6 +260,33 @@ def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_pa
     assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 100.0 / 33.33 | 3 | 0.75 | 1.000 | 0.750 |" in md
 
 
+def test_word_summary_writes_every_output_when_every_language_is_skipped(tmp_path):
+    """Every language unsegmented (no pairs, no hits): the summary still writes its table, aligner table, section and
+    the declared heatmap (a placeholder figure saying why there is nothing to show); the section says so too."""
+    (es, ew), (xs, xw) = W.full_index(FIRST_EN), W.full_index(FIRST_XX)
+    vec = {"en": EN[None], "src": XX[None], "en_sentence": es, "en_word": ew, "src_sentence": xs, "src_word": xw, "src_pieces": PIECES}
+    hit_files, pair_files = [], []
+    for lang in ("zh", "th"):
+        reason = f"{lang} is written without word spaces (morphology.unsegmented): no word segmentation is pinned"
+        f = tmp_path / f"{lang}.pairs.parquet"
+        W.write_pairs(W.pairs_frame([]), {"language": lang, "aligner": "eflomal", "links": 0, "links_per_sentence": 0.0,
+                                          "training_sentences": 0, "cpu_seconds": 0.0, "skipped": reason}, str(f))
+        pair_files.append(str(f))
+        for cond in ("base", "nli"):
+            _, hits = W.word_tables(vec, [2], PAIRS.iloc[:0], lang, cond, corpus="flores", skipped=reason)
+            hf = tmp_path / f"{lang}.{cond}.hits.parquet"
+            hits.assign(pairs="aligner", language=lang, condition=cond).to_parquet(hf)
+            hit_files.append(str(hf))
+    out = {k: str(tmp_path / "findings" / f"{k}.out") for k in ("table", "aligner", "markdown")}
+    out["heatmap"] = str(tmp_path / "figures" / "heatmap.png")
+    W.word_summary_job(hits=hit_files, pairs=pair_files, layer=2, n_boot=50, seed=0, out=out)
+    assert open(out["heatmap"], "rb").read(4) == b"\x89PNG"
+    assert not [p for p in (tmp_path / "figures").iterdir() if p.name != "heatmap.png"]  # no temporary left behind
+    md = open(out["markdown"]).read()
+    assert "| zh | skipped: zh is written without word spaces" in md
+    assert "No per-layer heatmap: no language has word hits under the base model" in md
+
+
 @pytest.mark.parametrize("seeded, expected", [(True, "eflomal ran seeded (seed 3)"), (False, "eflomal ran UNSEEDED for p0")])
 def test_the_summary_says_whether_eflomal_ran_seeded(seeded, expected):
     aligner = pd.DataFrame([{"language": "p0", "aligner": "eflomal", "links": 3, "links_per_sentence": 0.75, "skipped": None,
