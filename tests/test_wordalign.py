@@ -127,6 +127,42 @@ def test_seeded_library_is_built_once_under_the_sources_hash(seeded_library):
     assert [p.name for p in seeded_library.parent.iterdir()] == [seeded_library.name]  # no temporary file left
 
 
+# reads the first 64 bytes of /dev/urandom through libc's fopen (as eflomal does), twice, and prints them in hex
+READ_TWICE = """
+import ctypes
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.fread.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+for _ in range(2):
+    f = libc.fopen(b"/dev/urandom", b"rb")
+    buf = ctypes.create_string_buffer(64)
+    assert libc.fread(buf, 1, 64, f) == 64
+    libc.fclose(f)
+    print(buf.raw.hex())
+"""
+
+
+def _urandom_opens(lib, seed: int) -> list[str]:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LD_PRELOAD": str(lib), W.SEED_ENV: str(seed)}
+    r = subprocess.run([sys.executable, "-c", READ_TWICE], env=env, capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout.split()
+
+
+def test_seeded_urandom_streams_of_neighbouring_seeds_do_not_overlap(seeded_library):
+    """The n-th open's stream depends on seed and n together: seed s's second open (eflomal's reverse direction) is
+    not seed s+1's first (its forward direction), and a rerun reads the same bytes."""
+    a, b = _urandom_opens(seeded_library, 7), _urandom_opens(seeded_library, 8)
+    assert a == _urandom_opens(seeded_library, 7)
+    assert a[0] != a[1]
+    assert a[1] != b[0]
+    assert len(set(a + b)) == 4
+
+
 def test_without_a_compiler_eflomal_runs_unseeded_and_says_so(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("CC", "no-such-compiler-xstilts")
