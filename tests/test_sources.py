@@ -870,6 +870,38 @@ def test_an_unknown_language_names_the_language_table_and_the_code(study, tmp_pa
             translated_rows(study.plan.spec(key), tmp_path, "zz", task, table, key)
 
 
+def test_wikipedia_fixture_text_is_the_body_without_the_title(tmp_path):
+    """wikimedia/wikipedia rows: the title is its own column, never a first line of ``text``."""
+    U.wikipedia_repo(["sw"]).files["20231101.sw/train-00000-of-00002.parquet"](tmp_path / "shard.parquet")
+    rows = pd.read_parquet(tmp_path / "shard.parquet")
+    assert list(rows.columns) == ["id", "url", "title", "text"]
+    assert not [t for t, x in zip(rows["title"], rows["text"]) if x.split("\n", 1)[0].strip() == t]
+
+
+def test_xnli_fixture_lists_all_languages_first_with_translation_features(tmp_path):
+    """facebook/xnli's card lists ``all_languages`` (sorted first); its parquet holds every language's premise (a struct
+    language -> text) and hypothesis (the lists ``language`` and ``translation``) with an integer label."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    repo = U.xnli_repo()
+    card = yaml.safe_load(repo.files["README.md"].decode().split("---\n")[1])
+    assert [c["config_name"] for c in card["configs"]] == ["all_languages", *U.XNLI_LANGS]
+    repo.files["all_languages/train-00000-of-00001.parquet"](tmp_path / "all.parquet")
+    schema = pq.read_schema(tmp_path / "all.parquet")
+    assert schema.field("premise").type == pa.struct([(l, pa.string()) for l in U.XNLI_LANGS])
+    assert schema.field("hypothesis").type == pa.struct([("language", pa.list_(pa.string())), ("translation", pa.list_(pa.string()))])
+    assert pq.read_table(tmp_path / "all.parquet").column("label").to_pylist() == [0, 2, 1]
+
+
+def test_xnli_mt_download_leaves_all_languages_out(study, tmp_path):
+    before = len(study.up.snapshots)
+    S.download(study.plan["translated.tasks.mnli.hub"], tmp_path / "xnli")
+    kept = [k for c in study.up.snapshots[before:] for k in c["kept"]]
+    assert "sw/train-00000-of-00001.parquet" in kept
+    assert not [k for k in kept if k.startswith("all_languages/")]
+
+
 def test_mlm_text_download_fetches_only_the_first_shard_of_each_language(study, tmp_path):
     before = len(study.up.snapshots)
     S.download(study.plan["mlm.hub"], tmp_path / "wiki")
