@@ -787,6 +787,27 @@ def test_full_study_dry_run_has_one_download_job_per_source_all_after_the_check(
 
 
 @pytest.mark.slow
+def test_the_language_table_is_an_input_of_the_mlm_text_and_translated_conversions(tmp_path):
+    """convert_mlm_text and convert_translated_* read the language table: it is a named input of each job (editing
+    the table reruns them), not a path parameter."""
+    from xstilts.plan import LAYOUT
+
+    targets = [LAYOUT.mlm_text.format(lang="sw")] + [LAYOUT.path("intermediate_split", task=f"{t}+translated", split="train")
+                                                     for t in ("mnli", "squad")]
+    rc, out = smk(_workdir(tmp_path), "--filegraph", *targets)  # per job: its rule, input files, output files
+    assert rc == 0, out[-3000:]
+    inputs = {}
+    for node in out.split("shape=none")[1:]:
+        rule = re.search(r'<font point-size="18">(\w+)</font>', node).group(1)
+        files = node.split("&#8618; input")[-1].split("output")[0]
+        inputs[rule] = re.findall(r'<font face="monospace">([^<]+)</font>', files)
+    converters = sorted(r for r in inputs if r.startswith(("convert_mlm_text", "convert_translated_")))
+    assert converters == ["convert_mlm_text", "convert_translated_mnli", "convert_translated_squad"]
+    table = yaml.safe_load((ROOT / "config/config.yaml").read_text())["language_table"]  # as the job sees it (relative)
+    assert [r for r in converters if table not in inputs[r]] == []
+
+
+@pytest.mark.slow
 def test_a_failing_check_starts_no_download_at_all(tmp_path):
     """The real config, offline, without pins, token or CCG directory: check_sources fails naming the config keys and
     no download job starts -- the model's included."""
