@@ -24,6 +24,7 @@ import yaml
 import upstream as U
 from xstilts import contracts
 from xstilts import sources as S
+from xstilts.sources.convert import translated_rows
 
 ROOT = U.ROOT
 XTREME_PIN, LASER_PIN, WALS_PIN = U.XTREME_PIN, U.LASER_PIN, U.WALS_PIN
@@ -786,6 +787,27 @@ def test_full_study_dry_run_has_one_download_job_per_source_all_after_the_check(
 
 
 @pytest.mark.slow
+def test_the_language_table_is_an_input_of_the_mlm_text_and_translated_conversions(tmp_path):
+    """convert_mlm_text and convert_translated_* read the language table: it is a named input of each job (editing
+    the table reruns them), not a path parameter."""
+    from xstilts.plan import LAYOUT
+
+    targets = [LAYOUT.mlm_text.format(lang="sw")] + [LAYOUT.path("intermediate_split", task=f"{t}+translated", split="train")
+                                                     for t in ("mnli", "squad")]
+    rc, out = smk(_workdir(tmp_path), "--filegraph", *targets)  # per job: its rule, input files, output files
+    assert rc == 0, out[-3000:]
+    inputs = {}
+    for node in out.split("shape=none")[1:]:
+        rule = re.search(r'<font point-size="18">(\w+)</font>', node).group(1)
+        files = node.split("&#8618; input")[-1].split("output")[0]
+        inputs[rule] = re.findall(r'<font face="monospace">([^<]+)</font>', files)
+    converters = sorted(r for r in inputs if r.startswith(("convert_mlm_text", "convert_translated_")))
+    assert converters == ["convert_mlm_text", "convert_translated_mnli", "convert_translated_squad"]
+    table = yaml.safe_load((ROOT / "config/config.yaml").read_text())["language_table"]  # as the job sees it (relative)
+    assert [r for r in converters if table not in inputs[r]] == []
+
+
+@pytest.mark.slow
 def test_a_failing_check_starts_no_download_at_all(tmp_path):
     """The real config, offline, without pins, token or CCG directory: check_sources fails naming the config keys and
     no download job starts -- the model's included."""
@@ -829,6 +851,76 @@ def test_squad_json_keeps_every_answer_that_sits_at_its_offset(tmp_path):
     df, record = S.read_squad_json(path, "th")
     assert (len(df), record["answers_dropped"]) == (8, 0)
     assert all(c[s[0]:s[0] + len(t[0])] == t[0] for c, s, t in zip(df["context"], df["answer_start"], df["answer_text"]))
+
+
+def _break(data: dict, what: str) -> str:
+    """Spoil article 1, paragraph 0, question 1 (or its answer 0) of a SQuAD JSON file; the place the error names."""
+    para = data["data"][1]["paragraphs"][0]
+    qa = para["qas"][1]
+    if what == "context":
+        del para["context"]
+        return "article 1 paragraph 0 has no 'context'"
+    if what in ("id", "question"):
+        del qa[what]
+        return f"article 1 paragraph 0 question 1 has no '{what}'"
+    if what == "text":
+        del qa["answers"][0]["text"]
+        return "article 1 paragraph 0 question 1 answer 0 has no 'text'"
+    qa["answers"][0]["answer_start"] = "twelve"
+    return "article 1 paragraph 0 question 1 answer 0: 'answer_start' 'twelve' is not an integer"
+
+
+@pytest.mark.parametrize("what", ["context", "id", "question", "text", "answer_start"])
+def test_malformed_squad_json_names_the_file_the_language_and_the_place(tmp_path, what):
+    path = tmp_path / "squad.translate.train.en-th.json"
+    data = json.loads(U.squad_json("th"))
+    place = _break(data, what)
+    path.write_text(json.dumps(data))
+    with pytest.raises(contracts.ContractError, match=re.escape(f"{path} (language th): {place}")):
+        S.read_squad_json(path, "th")
+
+
+@pytest.mark.parametrize("key", ["mlm.hub", "translated.tasks.squad.hub", "translated.tasks.mnli.hub"])
+def test_an_unknown_language_names_the_language_table_and_the_code(study, tmp_path, key):
+    table = study.config["language_table"]
+    with pytest.raises(S.SourceError, match=re.escape(f"{table}: language 'zz' is not in the language table")):
+        if key == "mlm.hub":
+            S.convert_mlm_text(study.plan.spec(key), tmp_path, "zz", tmp_path / "zz.parquet", table, cap=5, seed=1)
+        else:
+            task = study.config["intermediate_tasks"][key.split(".")[2]]
+            translated_rows(study.plan.spec(key), tmp_path, "zz", task, table, key)
+
+
+def test_wikipedia_fixture_text_is_the_body_without_the_title(tmp_path):
+    """wikimedia/wikipedia rows: the title is its own column, never a first line of ``text``."""
+    U.wikipedia_repo(["sw"]).files["20231101.sw/train-00000-of-00002.parquet"](tmp_path / "shard.parquet")
+    rows = pd.read_parquet(tmp_path / "shard.parquet")
+    assert list(rows.columns) == ["id", "url", "title", "text"]
+    assert not [t for t, x in zip(rows["title"], rows["text"]) if x.split("\n", 1)[0].strip() == t]
+
+
+def test_xnli_fixture_lists_all_languages_first_with_translation_features(tmp_path):
+    """facebook/xnli's card lists ``all_languages`` (sorted first); its parquet holds every language's premise (a struct
+    language -> text) and hypothesis (the lists ``language`` and ``translation``) with an integer label."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    repo = U.xnli_repo()
+    card = yaml.safe_load(repo.files["README.md"].decode().split("---\n")[1])
+    assert [c["config_name"] for c in card["configs"]] == ["all_languages", *U.XNLI_LANGS]
+    repo.files["all_languages/train-00000-of-00001.parquet"](tmp_path / "all.parquet")
+    schema = pq.read_schema(tmp_path / "all.parquet")
+    assert schema.field("premise").type == pa.struct([(l, pa.string()) for l in U.XNLI_LANGS])
+    assert schema.field("hypothesis").type == pa.struct([("language", pa.list_(pa.string())), ("translation", pa.list_(pa.string()))])
+    assert pq.read_table(tmp_path / "all.parquet").column("label").to_pylist() == [0, 2, 1]
+
+
+def test_xnli_mt_download_leaves_all_languages_out(study, tmp_path):
+    before = len(study.up.snapshots)
+    S.download(study.plan["translated.tasks.mnli.hub"], tmp_path / "xnli")
+    kept = [k for c in study.up.snapshots[before:] for k in c["kept"]]
+    assert "sw/train-00000-of-00001.parquet" in kept
+    assert not [k for k in kept if k.startswith("all_languages/")]
 
 
 def test_mlm_text_download_fetches_only_the_first_shard_of_each_language(study, tmp_path):

@@ -127,6 +127,42 @@ def test_seeded_library_is_built_once_under_the_sources_hash(seeded_library):
     assert [p.name for p in seeded_library.parent.iterdir()] == [seeded_library.name]  # no temporary file left
 
 
+# reads the first 64 bytes of /dev/urandom through libc's fopen (as eflomal does), twice, and prints them in hex
+READ_TWICE = """
+import ctypes
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.fread.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+for _ in range(2):
+    f = libc.fopen(b"/dev/urandom", b"rb")
+    buf = ctypes.create_string_buffer(64)
+    assert libc.fread(buf, 1, 64, f) == 64
+    libc.fclose(f)
+    print(buf.raw.hex())
+"""
+
+
+def _urandom_opens(lib, seed: int) -> list[str]:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LD_PRELOAD": str(lib), W.SEED_ENV: str(seed)}
+    r = subprocess.run([sys.executable, "-c", READ_TWICE], env=env, capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout.split()
+
+
+def test_seeded_urandom_streams_of_neighbouring_seeds_do_not_overlap(seeded_library):
+    """The n-th open's stream depends on seed and n together: seed s's second open (eflomal's reverse direction) is
+    not seed s+1's first (its forward direction), and a rerun reads the same bytes."""
+    a, b = _urandom_opens(seeded_library, 7), _urandom_opens(seeded_library, 8)
+    assert a == _urandom_opens(seeded_library, 7)
+    assert a[0] != a[1]
+    assert a[1] != b[0]
+    assert len(set(a + b)) == 4
+
+
 def test_without_a_compiler_eflomal_runs_unseeded_and_says_so(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("XSTILTS_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("CC", "no-such-compiler-xstilts")
@@ -258,6 +294,33 @@ def test_word_summary_gives_base_delta_with_ci_and_the_aligners_precision(tmp_pa
     assert "![Δ word retrieval in the sentence per condition × layer](figures/heatmap.png)" in md
     assert open(out["heatmap"], "rb").read(4) == b"\x89PNG"
     assert "| nli | -50.0 (" in md and "| p0 | 100.0 | 100.0 | 100.0 / 33.33 | 3 | 0.75 | 1.000 | 0.750 |" in md
+
+
+def test_word_summary_writes_every_output_when_every_language_is_skipped(tmp_path):
+    """Every language unsegmented (no pairs, no hits): the summary still writes its table, aligner table, section and
+    the declared heatmap (a placeholder figure saying why there is nothing to show); the section says so too."""
+    (es, ew), (xs, xw) = W.full_index(FIRST_EN), W.full_index(FIRST_XX)
+    vec = {"en": EN[None], "src": XX[None], "en_sentence": es, "en_word": ew, "src_sentence": xs, "src_word": xw, "src_pieces": PIECES}
+    hit_files, pair_files = [], []
+    for lang in ("zh", "th"):
+        reason = f"{lang} is written without word spaces (morphology.unsegmented): no word segmentation is pinned"
+        f = tmp_path / f"{lang}.pairs.parquet"
+        W.write_pairs(W.pairs_frame([]), {"language": lang, "aligner": "eflomal", "links": 0, "links_per_sentence": 0.0,
+                                          "training_sentences": 0, "cpu_seconds": 0.0, "skipped": reason}, str(f))
+        pair_files.append(str(f))
+        for cond in ("base", "nli"):
+            _, hits = W.word_tables(vec, [2], PAIRS.iloc[:0], lang, cond, corpus="flores", skipped=reason)
+            hf = tmp_path / f"{lang}.{cond}.hits.parquet"
+            hits.assign(pairs="aligner", language=lang, condition=cond).to_parquet(hf)
+            hit_files.append(str(hf))
+    out = {k: str(tmp_path / "findings" / f"{k}.out") for k in ("table", "aligner", "markdown")}
+    out["heatmap"] = str(tmp_path / "figures" / "heatmap.png")
+    W.word_summary_job(hits=hit_files, pairs=pair_files, layer=2, n_boot=50, seed=0, out=out)
+    assert open(out["heatmap"], "rb").read(4) == b"\x89PNG"
+    assert not [p for p in (tmp_path / "figures").iterdir() if p.name != "heatmap.png"]  # no temporary left behind
+    md = open(out["markdown"]).read()
+    assert "| zh | skipped: zh is written without word spaces" in md
+    assert "No per-layer heatmap: no language has word hits under the base model" in md
 
 
 @pytest.mark.parametrize("seeded, expected", [(True, "eflomal ran seeded (seed 3)"), (False, "eflomal ran UNSEEDED for p0")])

@@ -58,12 +58,25 @@ jiant CCG (user files)      ``ccg.{train,dev,test}``: ``tokens<TAB>tags``, space
 wikimedia/wikipedia         one config per dump × language, ``20231101.<wiki>/       public code reading hf://datasets/wikimedia/wikipedia/
 (:func:`wikipedia_repo`,    train-0000k-of-0000N.parquet`` (en: 41 shards); columns  20231101.en/train-00000-of-00041.parquet (search
 the +mlm text)              id, url, title, text (articles, paragraphs separated     corpus: code, several repositories; one cites columns
-                            by newlines, headings as short lines)                    id/url/title/text and a pinned revision + sha256);
-                                                                                     shard counts of the other languages: unverified
+                            by newlines, headings as short lines; ``text`` the       id/url/title/text and a pinned revision + sha256);
+                            body: the title is its own column, not a first line      shard counts of the other languages: unverified;
+                            of ``text``)                                             title not repeated in ``text``: reviewer's reading
+                                                                                     of real rows, not re-read offline (unverified here)
 facebook/xnli (XNLI-MT-1.0, ``<lang>/{train,validation,test}-00000-of-00001.parquet`` hub commit bc7e4fad ("Convert dataset to Parquet":
 :func:`xnli_repo`)          per language + ``all_languages/``; premise, hypothesis   ar/{test,train,validation}-00000-of-00001.parquet);
                             (strings), label ClassLabel [entailment, neutral,        README at 137b2f1 (dataset_info: train 392,702 rows
-                            contradiction]; train = 392,702 rows per language        per language, label names); all_languages tree
+                            contradiction]; train = 392,702 rows per language.       per language, label names); all_languages tree.
+                            Card ``configs:`` sorted, so ``all_languages`` first.    all_languages features: huggingface/datasets
+                            ``all_languages``: premise Translation (struct of the    datasets/xnli/xnli.py (premise Translation,
+                            15 languages' strings), hypothesis                       hypothesis TranslationVariableLanguages, label
+                            TranslationVariableLanguages (struct of the lists        ClassLabel) and its README at 2a2dd63 (config
+                            ``language``, ``translation``), label ClassLabel          all_languages, 392,702 train rows; example premise
+                                                                                     {"ar": ..}, hypothesis {"language": [ar .. zh],
+                                                                                     "translation": [..]}, label 0). Unverified: that
+                                                                                     the hub's parquet export of all_languages keeps
+                                                                                     exactly this arrow schema (as datasets writes it)
+                                                                                     and the card's position of all_languages (sorted,
+                                                                                     as for every hub conversion here)
 XTREME SQuAD translate-     ``https://storage.googleapis.com/xtreme_translations/    tensorflow/datasets question_answering/xquad.py
 train (:func:`squad_json`)  SQuAD/translate-train/squad.translate.train.en-<l>.json`` (_XTREME_SQUAD_URL_FORMAT, languages ar de el es hi
                             (SQuAD v1.1 JSON: data/paragraphs/qas/answers)           ru th tr vi zh); google-research/xtreme README
@@ -392,12 +405,13 @@ WIKI_DUMP = "20231101"
 
 def wikipedia_repo(langs: list[str], articles: int = 4) -> Repo:
     """wikimedia/wikipedia: ``<dump>.<lang>/train-0000k-of-00002.parquet`` (two shards each), columns id, url, title,
-    text; each article a heading line, two long paragraphs and a short line, separated by newlines."""
+    text; ``text`` the article body without its title (the title is its own column): two long paragraphs and a short
+    line, separated by newlines."""
 
     def shard(lang, k):
         def build():
             ids = [f"{k}{i}" for i in range(articles)]
-            text = [f"Title {lang} {i}\n\n{lang} paragraph one of article {k}.{i}, long enough to be kept as MLM text "
+            text = [f"{lang} paragraph one of article {k}.{i}, long enough to be kept as MLM text "
                     f"for the language {lang}, since it runs past one hundred characters.\nSecond paragraph {k}.{i} of "
                     f"{lang}, also well above one hundred characters, so that the conversion keeps it too.\nSee also"
                     for i in range(articles)]
@@ -420,15 +434,32 @@ def wikipedia_repo(langs: list[str], articles: int = 4) -> Repo:
 XNLI_LANGS = ["ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
 
 
+def xnli_all_languages_rows(prefix: str, labels: list[int]):
+    """facebook/xnli ``all_languages``: one row per example with every language's text: premise a Translation
+    (struct language -> string), hypothesis a TranslationVariableLanguages (struct of the lists ``language`` and
+    ``translation``), label ClassLabel [entailment, neutral, contradiction]."""
+    from datasets import Translation, TranslationVariableLanguages
+
+    def build():
+        n = len(labels)
+        return _ds({"premise": [{l: f"{prefix} {l} {i}." for l in XNLI_LANGS} for i in range(n)],
+                    "hypothesis": [{l: f"{prefix} {l} {i}?" for l in XNLI_LANGS} for i in range(n)], "label": labels},
+                   {"premise": Translation(languages=XNLI_LANGS), "hypothesis": TranslationVariableLanguages(languages=XNLI_LANGS),
+                    "label": _cl(NLI)})
+
+    return build
+
+
 def xnli_repo() -> Repo:
     """facebook/xnli (XNLI-MT-1.0 in the train splits): one config per language, ``<lang>/<split>-00000-of-00001.parquet``,
-    premise/hypothesis strings and a ClassLabel label; ``all_languages`` (translation features) is listed, never read."""
+    premise/hypothesis strings and a ClassLabel label; and ``all_languages`` (translation features,
+    :func:`xnli_all_languages_rows`), first in the card (configs sorted by name), never read."""
     configs = {l: {"train": nli_rows(f"xnli-mt-{l}", [0, 2, 1], idx=False), "validation": nli_rows(f"xnli-dev-{l}", [1], idx=False),
                    "test": nli_rows(f"xnli-test-{l}", [2], idx=False)} for l in XNLI_LANGS}
-    repo = hub_dataset("facebook/xnli", configs)
-    for split in ("train", "validation", "test"):
-        repo.files[f"all_languages/{split}-00000-of-00001.parquet"] = b"PAR1 translation features, never read"
-    return repo
+    configs["all_languages"] = {"train": xnli_all_languages_rows("xnli-mt", [0, 2, 1]),
+                                "validation": xnli_all_languages_rows("xnli-dev", [1]),
+                                "test": xnli_all_languages_rows("xnli-test", [2])}
+    return hub_dataset("facebook/xnli", configs)
 
 
 SQUAD_TRANSLATE_LANGS = ["ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"]

@@ -2,8 +2,10 @@
  *
  * eflomal 2.0.0 seeds its sampler by reading /dev/urandom with fopen (random_system_state, once per direction).
  * Preloaded (LD_PRELOAD), this library answers fopen("/dev/urandom") with an in-memory stream of bytes drawn by
- * splitmix64 from the seed in XSTILTS_EFLOMAL_SEED: the n-th open of the process gets the stream of seed + n, so the
- * two directions differ and a rerun gets the same bytes. Every other path goes to the real fopen/fopen64.
+ * splitmix64 from the seed in XSTILTS_EFLOMAL_SEED: the n-th open (n = 0, 1, ...) of the process starts from
+ * mix(seed) ^ mix(n * 0x9e3779b97f4a7c15 + 1), mix being one splitmix64 step, so the two directions differ, a rerun gets
+ * the same bytes, and no open under one seed repeats an open under another (with state seed + n, seed s's reverse
+ * direction was seed s + 1's forward one). Every other path goes to the real fopen/fopen64.
  * Without XSTILTS_EFLOMAL_SEED the real /dev/urandom is opened; with one that is not a decimal integer, the process
  * aborts (a seed was asked for: never a silent fallback to the unseeded device).
  */
@@ -25,15 +27,19 @@ static uint64_t splitmix64(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
+/* one splitmix64 step from x: a bijection of 64-bit words that scatters neighbouring inputs */
+static uint64_t mix(uint64_t x) { return splitmix64(&x); }
+
 static unsigned long opened = 0;
 
 static FILE *seeded_stream(void) {
     char *end = NULL;
     const char *text = getenv("XSTILTS_EFLOMAL_SEED");
-    uint64_t state = strtoull(text, &end, 10);
+    uint64_t seed = strtoull(text, &end, 10);
     if (*text == '\0' || *end != '\0')
         return NULL;
-    state += __atomic_fetch_add(&opened, 1UL, __ATOMIC_SEQ_CST);
+    uint64_t n = __atomic_fetch_add(&opened, 1UL, __ATOMIC_SEQ_CST);
+    uint64_t state = mix(seed) ^ mix(n * 0x9e3779b97f4a7c15ULL + 1);
     FILE *f = fmemopen(NULL, SEEDED_BYTES, "w+");
     if (f == NULL)
         return NULL;

@@ -6,6 +6,7 @@ import base64
 import html
 import logging
 import mimetypes
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -111,6 +112,14 @@ def _savefig(fig, path: str) -> None:
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)
+
+
+def placeholder_figure(path: str, message: str) -> None:
+    """A figure that is a declared output but has nothing to show: ``message`` (why) centred on an empty canvas."""
+    fig, ax = plt.subplots(figsize=(6.0, 1.6), layout="constrained")
+    ax.axis("off")
+    ax.text(0.5, 0.5, textwrap.fill(message, 70), ha="center", va="center", fontsize=10, transform=ax.transAxes)
+    _savefig(fig, path)
 
 
 def scatter_by_condition(cells: pd.DataFrame, predictor: str, path: str, outcome: str = "retrieval_en2xx") -> None:

@@ -461,14 +461,20 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
     ``out["markdown"]``: the summary's section; ``out["heatmap"]``: mean Δ word retrieval in the sentence per condition
     × stored layer (xstilts.report.layer_heatmap)."""
     from xstilts.io import atomic_write_text
-    from xstilts.report import layer_heatmap
+    from xstilts.report import layer_heatmap, placeholder_figure
 
     h = pd.concat([pd.read_parquet(p) for p in hits], ignore_index=True)
     cells = h[h["pairs"] == "aligner"].groupby(["language", "layer", "condition"])["hit_sent"].mean().unstack("condition")
-    if "base" in cells:
-        ld = cells.drop(columns="base").sub(cells["base"], axis=0).stack().rename("delta").reset_index()
-        if len(ld):
-            layer_heatmap(ld, out["heatmap"], "flores.word_retrieval_sent")
+    ld = cells.drop(columns="base").sub(cells["base"], axis=0).stack().rename("delta").reset_index() if "base" in cells else None
+    no_figure = None  # why the heatmap has nothing to show
+    if ld is None:
+        no_figure = "no language has word hits under the base model (every language skipped or without word pairs)"
+    elif not len(ld):
+        no_figure = "no condition besides the base model has word hits in a language the base model has them in"
+    if no_figure is None:
+        layer_heatmap(ld, out["heatmap"], "flores.word_retrieval_sent")
+    else:
+        placeholder_figure(out["heatmap"], f"No per-layer heatmap of Δ word retrieval: {no_figure}.")
     h = h[h["layer"] == layer]
     al = h[h["pairs"] == "aligner"]
     rows = []
@@ -476,7 +482,8 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
         rows.append({"language": lang, "condition": cond, "layer": layer, "links": len(g),
                      "word_retrieval_sent": g["hit_sent"].mean(), "word_retrieval_set": g["hit_set"].mean(),
                      "word_cosine_gap": g["cos_pair"].mean() - g["cos_random"].mean()})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["language", "condition", "layer", "links", "word_retrieval_sent",
+                                        "word_retrieval_set", "word_cosine_gap"])
     rng = np.random.default_rng(seed)
     deltas = []
     conditions = [c for c in dict.fromkeys(al["condition"]) if c != "base"]
@@ -486,7 +493,7 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
         for col in ("hit_sent", "hit_set"):
             d[col], d[f"{col}_lo"], d[f"{col}_hi"] = _delta_ci(base, al[al["condition"] == cond], col, n_boot, rng)
         deltas.append(d)
-    deltas = pd.DataFrame(deltas)
+    deltas = pd.DataFrame(deltas, columns=["condition"] + [f"{c}{e}" for c in ("hit_sent", "hit_set") for e in ("", "_lo", "_hi")])
     aligner = []
     tr = pd.read_parquet(truth) if truth else None
     for p in pairs:
@@ -509,15 +516,15 @@ def word_summary_job(*, hits: list[str], pairs: list[str], layer: int, n_boot: i
                                            ).assign(language="mean", layer=layer)], ignore_index=True)
     atomic_write_text(both.to_csv(index=False), out["table"])
     atomic_write_text(aligner.to_csv(index=False), out["aligner"])
-    figure = Path(out["heatmap"]).relative_to(Path(out["markdown"]).parents[1]) if Path(out["heatmap"]).is_file() else None
-    atomic_write_text(word_markdown(table, deltas, aligner, corr, layer, figure), out["markdown"])
+    figure = Path(out["heatmap"]).relative_to(Path(out["markdown"]).parents[1]) if no_figure is None else None
+    atomic_write_text(word_markdown(table, deltas, aligner, corr, layer, figure, no_figure), out["markdown"])
     return {"deltas": deltas, "aligner": aligner, "correlation": corr}
 
 
 def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFrame, corr: dict | None, layer: int,
-                  figure: Path | None = None) -> str:
+                  figure: Path | None = None, no_figure: str | None = None) -> str:
     """The summary's word-level section (points, 0-100); ``figure``: the per-layer heatmap, relative to the results
-    root (where the summary is)."""
+    root (where the summary is); ``no_figure``: why there is none (said in the section)."""
     s = ALIGNER_SETTINGS
     lines = [f"## Word-level alignment (hidden_states[{layer}])", "",
              f"Word pairs: {ALIGNER} (model {s['model']}, {s['n_samplers']} samplers, null prior {s['null_prior']}), both "
@@ -574,4 +581,6 @@ def word_markdown(table: pd.DataFrame, deltas: pd.DataFrame, aligner: pd.DataFra
                      f"conditions: Pearson r = {corr['pearson']:.3f}, Spearman ρ = {corr['spearman']:.3f}.")
     if figure is not None:
         lines += ["", f"![Δ word retrieval in the sentence per condition × layer]({figure})"]
+    elif no_figure:
+        lines += ["", f"No per-layer heatmap: {no_figure}."]
     return "\n".join(lines) + "\n"

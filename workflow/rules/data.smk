@@ -189,6 +189,7 @@ else:
             input:
                 done=rules.download.output[0],
                 raw=SOURCES.path("mlm.hub"),
+                language_table=SOURCES.language_table,
             output:
                 LAYOUT.mlm_text,
             log:
@@ -197,7 +198,6 @@ else:
                 conda_env("stats")
             params:
                 source=SOURCES.spec("mlm.hub"),
-                language_table=SOURCES.language_table,
                 cap=PLAN.mlm_text_cap,
                 seed=PLAN.seed,
             message:
@@ -214,6 +214,7 @@ else:
                 done=rules.download.output[0],
                 raw=SOURCES.path(translated_source(_condition)),
                 english=PLAN.intermediate_split(base_condition(_condition), "train"),
+                language_table=SOURCES.language_table,
             output:
                 table=PLAN.intermediate_split(_condition, "train"),
                 record=LAYOUT.path("translated_record", task=_condition),
@@ -226,7 +227,6 @@ else:
                 key=translated_source(_condition),
                 languages=list(PLAN.translated_languages(_condition)),
                 task=PLAN.task_spec("intermediate_tasks", _condition),
-                language_table=SOURCES.language_table,
             message:
                 f"Building the English + machine-translated training table of {_condition}"
             script:

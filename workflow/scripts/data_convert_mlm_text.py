@@ -7,4 +7,4 @@ from xstilts.sources import convert_mlm_text
 
 to_file(snakemake.log[0])
 convert_mlm_text(dict(snakemake.params.source), snakemake.input.raw, snakemake.wildcards.lang, snakemake.output[0],
-                 snakemake.params.language_table, snakemake.params.cap, snakemake.params.seed)
+                 snakemake.input.language_table, snakemake.params.cap, snakemake.params.seed)

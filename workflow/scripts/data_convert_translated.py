@@ -8,4 +8,4 @@ from xstilts.sources import convert_translated
 to_file(snakemake.log[0])
 convert_translated(dict(snakemake.params.source), snakemake.input.raw, snakemake.input.english, list(snakemake.params.languages),
                    dict(snakemake.params.task), snakemake.output.table, snakemake.output.record,
-                   snakemake.params.language_table, snakemake.params.key)
+                   snakemake.input.language_table, snakemake.params.key)

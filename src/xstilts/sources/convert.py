@@ -142,7 +142,7 @@ def convert_task_outputs(sources: list[dict], raws: list[str], task: dict, outpu
 def convert_tatoeba(src: dict, raw: str | Path, lang: str, out: str | Path, table_path: str | Path, pivot: str = "en") -> int:
     """One language's pairs -> ``tatoeba/<lang>.parquet``; the row count must equal the language table's
     ``tatoeba_pairs`` exactly."""
-    v = language_vars(table_path)[lang]
+    v = _vars_of(table_path, lang)
     xx, en = FORMATS[src["format"]].read(raw, src, v)
     df = pd.DataFrame({"source_sentence": xx, "target_sentence": en, "source_lang": lang, "target_lang": pivot})
     expected = read_language_table(table_path).set_index("iso639_1").loc[lang, "tatoeba_pairs"]
@@ -306,7 +306,7 @@ def convert_mlm_text(src: dict, raw: str | Path, lang: str, out: str | Path, tab
     """One language's MLM text (``mlm_text``, column text) from the pinned Wikipedia snapshot (format
     ``wikipedia``: wikimedia/wikipedia parquet rows id, url, title, text): its paragraphs (:func:`wikipedia_paragraphs`),
     a seeded sample of ``cap`` of them in file order (None: all). Returns what was read and kept."""
-    v = language_vars(table_path)[lang]
+    v = _vars_of(table_path, lang)
     cfg = expand(src["config"], v, "mlm.hub.config") if src.get("config") else None
     split = (src.get("splits") or {}).get("train") or "train"
     ds = load_split(raw, src, cfg, split)
@@ -327,6 +327,51 @@ def convert_mlm_text(src: dict, raw: str | Path, lang: str, out: str | Path, tab
     return record
 
 
+def _squad_items(node, key: str, path: Path, language: str, where: str) -> list:
+    """``node[key]`` of a SQuAD JSON file as a list (absent or null: none); a node that is not an object or a value
+    that is not a list is a :class:`~xstilts.contracts.ContractError` naming the file, the language and the place."""
+    if not isinstance(node, dict):
+        raise contracts.ContractError(f"{path} (language {language}): {where} is not a JSON object")
+    items = node.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise contracts.ContractError(f"{path} (language {language}): {where}: '{key}' is not a list")
+    return items
+
+
+def _squad_field(node, key: str, kind, path: Path, language: str, where: str):
+    """``node[key]`` of a SQuAD JSON file, of type ``kind`` (``int``: an integer or a string of one, returned as
+    int); missing or of another type: a :class:`~xstilts.contracts.ContractError` naming the file, the language and
+    the place."""
+    if not isinstance(node, dict):
+        raise contracts.ContractError(f"{path} (language {language}): {where} is not a JSON object")
+    if key not in node:
+        raise contracts.ContractError(f"{path} (language {language}): {where} has no '{key}'")
+    value = node[key]
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise contracts.ContractError(f"{path} (language {language}): {where}: '{key}' {value!r} is not an integer")
+        try:
+            return int(value)
+        except ValueError:
+            raise contracts.ContractError(f"{path} (language {language}): {where}: '{key}' {value!r} is not an "
+                                          f"integer") from None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise contracts.ContractError(f"{path} (language {language}): {where}: '{key}' {value!r} is not a "
+                                      f"{'string' if kind is str else 'string or integer'}")
+    return value
+
+
+def _vars_of(table_path: str | Path, lang: str) -> dict:
+    """The template variables of language ``lang`` (:func:`~xstilts.sources.registry.language_vars`); a code the
+    table does not list is a :class:`SourceError` naming the table and the code."""
+    table = language_vars(table_path)
+    if lang not in table:
+        raise SourceError(f"{table_path}: language '{lang}' is not in the language table (iso639_1)")
+    return table[lang]
+
+
 def read_squad_json(path: str | Path, language: str) -> tuple[pd.DataFrame, dict]:
     """A SQuAD v1.1 JSON file (``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question",
     "answers": [{"text", "answer_start"}]}]}]}]}``, e.g. XTREME's ``squad.translate.train.en-<lang>.json``) as
@@ -337,15 +382,19 @@ def read_squad_json(path: str | Path, language: str) -> tuple[pd.DataFrame, dict
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise contracts.ContractError(f"{path}: not a SQuAD JSON file (no top-level 'data' list)")
     rows, answers, dropped_answers, dropped_questions, questions = [], 0, 0, 0, 0
-    for article in data["data"]:
-        for para in article.get("paragraphs") or []:
-            ctx = para["context"]
-            for qa in para.get("qas") or []:
+    for i, article in enumerate(data["data"]):
+        for j, para in enumerate(_squad_items(article, "paragraphs", path, language, f"article {i}")):
+            ctx = _squad_field(para, "context", str, path, language, f"article {i} paragraph {j}")
+            for k, qa in enumerate(_squad_items(para, "qas", path, language, f"article {i} paragraph {j}")):
+                where = f"article {i} paragraph {j} question {k}"
+                qid = _squad_field(qa, "id", (str, int), path, language, where)
+                question = _squad_field(qa, "question", str, path, language, where)
                 questions += 1
                 texts, starts = [], []
-                for a in qa.get("answers") or []:
+                for m, a in enumerate(_squad_items(qa, "answers", path, language, where)):
                     answers += 1
-                    t, s = a["text"], int(a["answer_start"])
+                    t = _squad_field(a, "text", str, path, language, f"{where} answer {m}")
+                    s = _squad_field(a, "answer_start", int, path, language, f"{where} answer {m}")
                     if t and ctx[s:s + len(t)] == t:
                         texts.append(t)
                         starts.append(s)
@@ -354,7 +403,7 @@ def read_squad_json(path: str | Path, language: str) -> tuple[pd.DataFrame, dict
                 if not texts:
                     dropped_questions += 1
                     continue
-                rows.append({"id": f"{language}-{qa['id']}", "context": ctx, "question": qa["question"],
+                rows.append({"id": f"{language}-{qid}", "context": ctx, "question": question,
                              "answer_text": texts, "answer_start": starts, "language": language})
     record = {"file": path.name, "questions": questions, "answers": answers, "answers_dropped": dropped_answers,
               "questions_dropped": dropped_questions, "rows": len(rows)}
@@ -368,7 +417,7 @@ def translated_rows(src: dict, raw: str | Path, lang: str, task: dict, table_pat
     """One language's machine-translated training rows of a task, canonical, with a ``language`` column: a hub
     dataset with one config per language (XNLI-MT: facebook/xnli ``<lang>``, format pair) or one SQuAD JSON file per
     language (XTREME translate-train, kind url, format squad_json)."""
-    v = language_vars(table_path)[lang]
+    v = _vars_of(table_path, lang)
     if src["format"] == "squad_json":
         name = expand(src["url"], {**v, "split": (src.get("splits") or {}).get("train") or "train"}, f"{key}.url").rsplit("/", 1)[-1]
         return read_squad_json(Path(raw) / name, lang)
