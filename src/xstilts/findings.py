@@ -582,10 +582,11 @@ def read_target_scores(path: str) -> pd.DataFrame:
 def _mlm_clause(condition: str, english: str, mlm: dict | None) -> str:
     """How a '+mlm' condition trains (xstilts.multitask): the multi-task trainer, the task's batches as without MLM
     plus the MLM batches on top, so more optimizer steps than the plain condition."""
-    rule = (mlm or {}).get("rule", "share")
-    if rule == "share":
-        share = (mlm or {}).get("share")
-        sh = f"{share:g}" if share is not None else "share"
+    if not mlm:  # settings not passed: the clause without the batch count
+        extra = "its MLM batches"
+    elif mlm["rule"] == "share":
+        share = mlm["share"]
+        sh = f"{share:g}"
         extra = (f"max(1, round({sh}/(1−{sh})·T)) MLM batches" + (" (as many as task batches)" if share == 0.5 else ""))
     else:
         extra = "ceil(min(N, cap)/batch size) MLM batches (N MLM sequences; jiant's proportional rule)"
