@@ -300,6 +300,11 @@ def all_tatoeba_scores():
     return PLAN.every_pair("pair_score", corpora=["tatoeba"])
 
 
+def all_pair_scores():
+    """Every corpus's retrieval scores (Tatoeba and FLORES+): set size and chance level in each."""
+    return PLAN.every_pair("pair_score")
+
+
 def all_bucc_scores():
     return PLAN.every("bucc_score", langs=BUCC_LANGS)
 
@@ -389,16 +394,17 @@ def regression_outputs():
 
 
 def get_final_output():
-    """The report, plus the per-language files that no later job reads (the retrieval scores of the corpora the report
-    does not tabulate: FLORES+'s; the regression's per-condition tables). Every other per-language file (target
-    scores, Tatoeba and BUCC scores, alignment and word tables, morphology) is an input of the regression, findings
-    or report, so a deleted one is rebuilt on the next run together with what depends on it. (Listing those here too
-    only made Snakemake's DAG build and dry-run print ~9,000 more inputs.)"""
-    untabulated = [c for c in CORPORA if c != "tatoeba"]  # the report's retrieval table is Tatoeba's (all_tatoeba_scores)
+    """The report plus every per-language score file: a deleted score is then a missing target, rebuilt on the
+    next run together with what depends on it (Snakemake does not rerun a job for a missing input of an up-to-date
+    consumer, so these must be targets themselves)."""
     return [
         LAYOUT.summary,
         LAYOUT.table_target_scores,
         LAYOUT.figure_morphology,
         *regression_outputs().values(),
-        *PLAN.every_pair("pair_score", corpora=untabulated),
+        *all_target_scores(),
+        *all_pair_scores(),
+        *all_bucc_scores(),
+        *all_alignment(),
+        *PLAN.per_language("morphology", STUDY_LANGS).values(),
     ]
