@@ -128,6 +128,23 @@ def test_opening_paragraph_reports_what_was_measured():
     assert "BUCC" not in none
 
 
+def _base_alignment(tmp_path, lang):
+    """The base model's layer table of one language (retrieval en→xx at layers 0 and 1)."""
+    a = tmp_path / f"align-{lang}.parquet"
+    pd.DataFrame({"language": lang, "condition": "base", "layer": [0, 1], "measure": "retrieval_en2xx",
+                  "value": [0.2, 0.3]}).to_parquet(a)
+    return str(a)
+
+
+def _languages_and_outputs(tmp_path, langs):
+    """The language table (dial true_synthesis) and the findings job's output paths."""
+    languages = tmp_path / "languages.csv"
+    pd.DataFrame({"iso639_1": langs, "true_synthesis": [0, 2, 5]}).to_csv(languages, index=False)
+    out = {k: str(tmp_path / "out" / f"{k}.{ext}") for k, ext in
+           (("delta", "csv"), ("direction", "csv"), ("opening", "md"), ("delta_figure", "png"), ("layer_figure", "png"))}
+    return languages, out
+
+
 def test_findings_job_writes_tables_figures_and_paragraph(tmp_path):
     from xstilts.findings import findings_job
 
@@ -142,14 +159,8 @@ def test_findings_job_writes_tables_figures_and_paragraph(tmp_path):
             df, _ = hits_table({"src": src, "en": np.stack([en, en])}, [0, 1], lang, cond, str(p), use_gpu=False)
             atomic_write_parquet(df, p)
             hits.append(str(p))
-        a = tmp_path / f"align-{lang}.parquet"
-        pd.DataFrame({"language": lang, "condition": "base", "layer": [0, 1], "measure": "retrieval_en2xx",
-                      "value": [0.2, 0.3]}).to_parquet(a)
-        base_alignment.append(str(a))
-    languages = tmp_path / "languages.csv"
-    pd.DataFrame({"iso639_1": langs, "true_synthesis": [0, 2, 5]}).to_csv(languages, index=False)
-    out = {k: str(tmp_path / "out" / f"{k}.{ext}") for k, ext in
-           (("delta", "csv"), ("direction", "csv"), ("opening", "md"), ("delta_figure", "png"), ("layer_figure", "png"))}
+        base_alignment.append(_base_alignment(tmp_path, lang))
+    languages, out = _languages_and_outputs(tmp_path, langs)
     text = findings_job(hits=hits, layer=1, base_alignment=base_alignment, bucc_scores=[],
                         languages=str(languages), morphology=str(tmp_path / "unused.csv"), dial="true_synthesis",
                         primary="composite", study="demo", synthetic=True, n_boot=200, seed=0, out=out)
@@ -322,14 +333,8 @@ def _job_inputs(tmp_path, conditions):
             df, _ = hits_table({"src": src, "en": np.stack([en, en])}, [0, 1], lang, cond, str(p), use_gpu=False)
             atomic_write_parquet(df, p)
             hits.append(str(p))
-        a = tmp_path / f"align-{lang}.parquet"
-        pd.DataFrame({"language": lang, "condition": "base", "layer": [0, 1], "measure": "retrieval_en2xx",
-                      "value": [0.2, 0.3]}).to_parquet(a)
-        base_alignment.append(str(a))
-    languages = tmp_path / "languages.csv"
-    pd.DataFrame({"iso639_1": langs, "true_synthesis": [0, 2, 5]}).to_csv(languages, index=False)
-    out = {k: str(tmp_path / "out" / f"{k}.{ext}") for k, ext in
-           (("delta", "csv"), ("direction", "csv"), ("opening", "md"), ("delta_figure", "png"), ("layer_figure", "png"))}
+        base_alignment.append(_base_alignment(tmp_path, lang))
+    languages, out = _languages_and_outputs(tmp_path, langs)
     return dict(hits=hits, layer=1, base_alignment=base_alignment, bucc_scores=[], languages=str(languages),
                 morphology=str(tmp_path / "unused.csv"), dial="true_synthesis", primary="composite", study="demo",
                 synthetic=True, n_boot=200, seed=0, out=out)
